@@ -1,0 +1,121 @@
+"""Typed, read-once configuration from environment variables.
+
+Every service builds one frozen settings object in ``main()`` with these readers. A missing
+or malformed value raises :class:`ConfigError` naming the variable, and the process exits
+with that one line instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class ConfigError(Exception):
+    """A configuration variable is missing or has a bad value."""
+
+    def __init__(self, name: str, problem: str) -> None:
+        super().__init__(f"configuration error: {name} {problem}")
+        self.name = name
+
+
+@dataclass(frozen=True)
+class Env:
+    """Reads variables from one mapping (``os.environ`` in production, a dict in tests)."""
+
+    values: Mapping[str, str]
+
+    @classmethod
+    def from_os(cls) -> Env:
+        """The process environment."""
+        return cls(dict(os.environ))
+
+    def _raw(self, name: str, default: str | None) -> str:
+        value = self.values.get(name)
+        if value is None or value == "":
+            if default is None:
+                raise ConfigError(name, "is required but not set")
+            return default
+        return value
+
+    def str(self, name: str, default: str | None = None) -> str:
+        """A non-empty string."""
+        return self._raw(name, default)
+
+    def optional_str(self, name: str) -> str | None:
+        """A string, or None when unset or empty."""
+        value = self.values.get(name)
+        return value if value else None
+
+    def int(
+        self, name: str, default: int | None = None, *, minimum: int | None = None,
+        maximum: int | None = None,
+    ) -> int:
+        """An integer within optional bounds."""
+        raw = self._raw(name, None if default is None else str(default))
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ConfigError(name, f"must be an integer, got {raw!r}") from None
+        if minimum is not None and value < minimum:
+            raise ConfigError(name, f"must be at least {minimum}, got {value}")
+        if maximum is not None and value > maximum:
+            raise ConfigError(name, f"must be at most {maximum}, got {value}")
+        return value
+
+    def float(self, name: str, default: float | None = None, *, minimum: float = 0.0) -> float:
+        """A number not below ``minimum``."""
+        raw = self._raw(name, None if default is None else repr(default))
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ConfigError(name, f"must be a number, got {raw!r}") from None
+        if value < minimum:
+            raise ConfigError(name, f"must be at least {minimum}, got {value}")
+        return value
+
+    def bool(self, name: str, default: bool | None = None) -> bool:
+        """true/false, 1/0, yes/no."""
+        raw = self._raw(name, None if default is None else ("true" if default else "false"))
+        lowered = raw.strip().lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(name, f"must be true or false, got {raw!r}")
+
+    def port(self, name: str, default: int | None = None) -> int:
+        """A TCP port; 0 lets the system choose (tests)."""
+        return self.int(name, default, minimum=0, maximum=65535)
+
+    def address(self, name: str, default: str | None = None) -> tuple[str, int]:
+        """``host:port``; IPv6 hosts in brackets."""
+        raw = self._raw(name, default)
+        host, sep, port_text = raw.rpartition(":")
+        if not sep or not host or not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+            raise ConfigError(name, f"must look like host:port, got {raw!r}")
+        return host.strip("[]"), int(port_text)
+
+    def file(self, name: str, default: str | None = None) -> Path:
+        """Path to an existing, readable file."""
+        path = Path(self._raw(name, default))
+        if not path.is_file():
+            raise ConfigError(name, f"names {str(path)!r}, which is not a readable file")
+        return path
+
+    def choice(self, name: str, choices: tuple[str, ...], default: str | None = None) -> str:
+        """One of a fixed set of words."""
+        raw = self._raw(name, default)
+        if raw not in choices:
+            raise ConfigError(name, f"must be one of {', '.join(choices)}, got {raw!r}")
+        return raw
+
+    def url(self, name: str, schemes: tuple[str, ...], default: str | None = None) -> str:
+        """A URL with one of the given schemes."""
+        raw = self._raw(name, default)
+        scheme, sep, rest = raw.partition("://")
+        if not sep or scheme not in schemes or not rest:
+            raise ConfigError(name, f"must be a {'/'.join(schemes)} URL")
+        return raw

@@ -1,0 +1,129 @@
+"""A local certificate authority and leaf certificates for the local stack and tests.
+
+Production certificates come from the cluster (cert-manager or the SRE's CA); this module
+only makes development ones, once, under a directory such as ``var/tls``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from services.common.tls import TlsFiles
+
+LEAF_NAMES = ("gateway", "auth", "roster", "sharing")
+_VALIDITY = dt.timedelta(days=825)
+
+
+@dataclass(frozen=True)
+class DevPki:
+    """Paths of the CA and the per-component certificates."""
+
+    directory: Path
+
+    @property
+    def ca(self) -> Path:
+        return self.directory / "ca.pem"
+
+    def leaf(self, name: str) -> TlsFiles:
+        return TlsFiles(
+            cert=self.directory / f"{name}.pem",
+            key=self.directory / f"{name}-key.pem",
+            ca=self.ca,
+        )
+
+
+def _write_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    path.chmod(0o600)
+
+
+def ensure_dev_pki(directory: Path, names: tuple[str, ...] = LEAF_NAMES) -> DevPki:
+    """Creates the CA and one certificate per name unless they exist; returns their paths.
+
+    Every leaf is valid for ``localhost``, ``127.0.0.1``, ``::1`` and its own name, and may be
+    used as server and as client certificate (mutual TLS between services).
+    """
+    pki = DevPki(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    directory.chmod(0o700)
+    ca_key_path = directory / "ca-key.pem"
+    now = dt.datetime.now(dt.UTC)
+    if not (pki.ca.exists() and ca_key_path.exists()):
+        ca_key = ec.generate_private_key(ec.SECP256R1())
+        ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "TrackCC local CA")])
+        ca_cert = (
+            x509.CertificateBuilder()
+            .subject_name(ca_name)
+            .issuer_name(ca_name)
+            .public_key(ca_key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=3650))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .add_extension(
+                x509.KeyUsage(
+                    digital_signature=True, content_commitment=False, key_encipherment=False,
+                    data_encipherment=False, key_agreement=False, key_cert_sign=True,
+                    crl_sign=True, encipher_only=False, decipher_only=False,
+                ),
+                critical=True,
+            )
+            .sign(ca_key, hashes.SHA256())
+        )
+        _write_key(ca_key_path, ca_key)
+        pki.ca.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
+        for name in names:  # leaves of an old CA would no longer verify
+            pki.leaf(name).cert.unlink(missing_ok=True)
+    ca_key_loaded = serialization.load_pem_private_key(ca_key_path.read_bytes(), None)
+    assert isinstance(ca_key_loaded, ec.EllipticCurvePrivateKey)
+    ca_cert = x509.load_pem_x509_certificate(pki.ca.read_bytes())
+    for name in names:
+        files = pki.leaf(name)
+        if files.cert.exists() and files.key.exists():
+            continue
+        key = ec.generate_private_key(ec.SECP256R1())
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
+            .issuer_name(ca_cert.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + _VALIDITY)
+            .add_extension(
+                x509.SubjectAlternativeName(
+                    [
+                        x509.DNSName("localhost"),
+                        x509.DNSName(name),
+                        x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                        x509.IPAddress(ipaddress.ip_address("::1")),
+                    ]
+                ),
+                critical=False,
+            )
+            .add_extension(
+                x509.ExtendedKeyUsage(
+                    [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
+                ),
+                critical=False,
+            )
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .sign(ca_key_loaded, hashes.SHA256())
+        )
+        _write_key(files.key, key)
+        files.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return pki

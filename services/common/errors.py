@@ -1,0 +1,113 @@
+"""Domain errors and their one translation to gRPC status.
+
+Servicers raise :class:`ServiceError` subclasses; :class:`~services.common.interceptors.
+ErrorInterceptor` turns them into a canonical gRPC code with a ``google.rpc.Status`` whose
+``ErrorInfo.reason`` is the stable API code (``email_taken``, ``account_locked`` ...) and whose
+``BadRequest`` lists field violations. The gateway maps that back to problem+json.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import grpc
+from google.protobuf import any_pb2
+from google.rpc import error_details_pb2, status_pb2
+
+ERROR_DOMAIN = "trackcc.app"
+
+class ServiceError(Exception):
+    """An expected failure with a stable reason code."""
+
+    grpc_code: grpc.StatusCode = grpc.StatusCode.INTERNAL
+    default_reason = "internal"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: str | None = None,
+        field_violations: Sequence[tuple[str, str]] = (),
+        metadata: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.reason = reason or self.default_reason
+        self.field_violations = tuple(field_violations)
+        self.metadata = dict(metadata or {})
+
+    def to_status(self) -> status_pb2.Status:
+        """The rich status sent in the ``grpc-status-details-bin`` trailer."""
+        details: list[any_pb2.Any] = []
+        info = error_details_pb2.ErrorInfo(
+            reason=self.reason, domain=ERROR_DOMAIN, metadata=self.metadata
+        )
+        packed = any_pb2.Any()
+        packed.Pack(info)
+        details.append(packed)
+        if self.field_violations:
+            bad_request = error_details_pb2.BadRequest(
+                field_violations=[
+                    error_details_pb2.BadRequest.FieldViolation(field=f, description=d)
+                    for f, d in self.field_violations
+                ]
+            )
+            packed = any_pb2.Any()
+            packed.Pack(bad_request)
+            details.append(packed)
+        code: int = self.grpc_code.value[0]
+        return status_pb2.Status(code=code, message=self.message, details=details)
+
+class InvalidArgument(ServiceError):
+    """The request is malformed or fails validation (HTTP 422 unless the reason says else)."""
+
+    grpc_code = grpc.StatusCode.INVALID_ARGUMENT
+    default_reason = "validation_failed"
+
+class NotFound(ServiceError):
+    """The resource does not exist or the caller may not see it."""
+
+    grpc_code = grpc.StatusCode.NOT_FOUND
+    default_reason = "not_found"
+
+class AlreadyExists(ServiceError):
+    """A unique thing exists already."""
+
+    grpc_code = grpc.StatusCode.ALREADY_EXISTS
+    default_reason = "already_exists"
+
+class PermissionDenied(ServiceError):
+    """The caller may see the resource but not do this."""
+
+    grpc_code = grpc.StatusCode.PERMISSION_DENIED
+    default_reason = "forbidden"
+
+class Unauthenticated(ServiceError):
+    """No valid credentials."""
+
+    grpc_code = grpc.StatusCode.UNAUTHENTICATED
+    default_reason = "unauthenticated"
+
+class FailedPrecondition(ServiceError):
+    """The system is not in a state that allows this (a locked account, a used token)."""
+
+    grpc_code = grpc.StatusCode.FAILED_PRECONDITION
+    default_reason = "failed_precondition"
+
+class Aborted(ServiceError):
+    """A concurrent request holds the same thing (an idempotent replay still running)."""
+
+    grpc_code = grpc.StatusCode.ABORTED
+    default_reason = "conflict"
+
+class ResourceExhausted(ServiceError):
+    """A limit was reached."""
+
+    grpc_code = grpc.StatusCode.RESOURCE_EXHAUSTED
+    default_reason = "rate_limited"
+
+class Unimplemented(ServiceError):
+    """The method exists in the API but its issue has not landed yet."""
+
+    grpc_code = grpc.StatusCode.UNIMPLEMENTED
+    default_reason = "not_implemented"

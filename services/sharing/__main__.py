@@ -1,0 +1,4 @@
+from services.common.service_main import main
+from services.sharing.service import DEFINITION
+
+main(DEFINITION)
