@@ -7,6 +7,7 @@ with that one line instead of a traceback.
 
 from __future__ import annotations
 
+import builtins
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -25,14 +26,14 @@ class ConfigError(Exception):
 class Env:
     """Reads variables from one mapping (``os.environ`` in production, a dict in tests)."""
 
-    values: Mapping[str, str]
+    values: Mapping[builtins.str, builtins.str]
 
     @classmethod
     def from_os(cls) -> Env:
         """The process environment."""
         return cls(dict(os.environ))
 
-    def _raw(self, name: str, default: str | None) -> str:
+    def _raw(self, name: builtins.str, default: builtins.str | None) -> builtins.str:
         value = self.values.get(name)
         if value is None or value == "":
             if default is None:
@@ -40,19 +41,23 @@ class Env:
             return default
         return value
 
-    def str(self, name: str, default: str | None = None) -> str:
+    def str(self, name: builtins.str, default: builtins.str | None = None) -> builtins.str:
         """A non-empty string."""
         return self._raw(name, default)
 
-    def optional_str(self, name: str) -> str | None:
+    def optional_str(self, name: builtins.str) -> builtins.str | None:
         """A string, or None when unset or empty."""
         value = self.values.get(name)
         return value if value else None
 
     def int(
-        self, name: str, default: int | None = None, *, minimum: int | None = None,
-        maximum: int | None = None,
-    ) -> int:
+        self,
+        name: builtins.str,
+        default: builtins.int | None = None,
+        *,
+        minimum: builtins.int | None = None,
+        maximum: builtins.int | None = None,
+    ) -> builtins.int:
         """An integer within optional bounds."""
         raw = self._raw(name, None if default is None else str(default))
         try:
@@ -65,7 +70,13 @@ class Env:
             raise ConfigError(name, f"must be at most {maximum}, got {value}")
         return value
 
-    def float(self, name: str, default: float | None = None, *, minimum: float = 0.0) -> float:
+    def float(
+        self,
+        name: builtins.str,
+        default: builtins.float | None = None,
+        *,
+        minimum: builtins.float = 0.0,
+    ) -> builtins.float:
         """A number not below ``minimum``."""
         raw = self._raw(name, None if default is None else repr(default))
         try:
@@ -76,7 +87,7 @@ class Env:
             raise ConfigError(name, f"must be at least {minimum}, got {value}")
         return value
 
-    def bool(self, name: str, default: bool | None = None) -> bool:
+    def bool(self, name: builtins.str, default: builtins.bool | None = None) -> builtins.bool:
         """true/false, 1/0, yes/no."""
         raw = self._raw(name, None if default is None else ("true" if default else "false"))
         lowered = raw.strip().lower()
@@ -86,11 +97,13 @@ class Env:
             return False
         raise ConfigError(name, f"must be true or false, got {raw!r}")
 
-    def port(self, name: str, default: int | None = None) -> int:
+    def port(self, name: builtins.str, default: builtins.int | None = None) -> builtins.int:
         """A TCP port; 0 lets the system choose (tests)."""
         return self.int(name, default, minimum=0, maximum=65535)
 
-    def address(self, name: str, default: str | None = None) -> tuple[str, int]:
+    def address(
+        self, name: builtins.str, default: builtins.str | None = None
+    ) -> tuple[builtins.str, builtins.int]:
         """``host:port``; IPv6 hosts in brackets."""
         raw = self._raw(name, default)
         host, sep, port_text = raw.rpartition(":")
@@ -98,21 +111,31 @@ class Env:
             raise ConfigError(name, f"must look like host:port, got {raw!r}")
         return host.strip("[]"), int(port_text)
 
-    def file(self, name: str, default: str | None = None) -> Path:
+    def file(self, name: builtins.str, default: builtins.str | None = None) -> Path:
         """Path to an existing, readable file."""
         path = Path(self._raw(name, default))
         if not path.is_file():
             raise ConfigError(name, f"names {str(path)!r}, which is not a readable file")
         return path
 
-    def choice(self, name: str, choices: tuple[str, ...], default: str | None = None) -> str:
+    def choice(
+        self,
+        name: builtins.str,
+        choices: tuple[builtins.str, ...],
+        default: builtins.str | None = None,
+    ) -> builtins.str:
         """One of a fixed set of words."""
         raw = self._raw(name, default)
         if raw not in choices:
             raise ConfigError(name, f"must be one of {', '.join(choices)}, got {raw!r}")
         return raw
 
-    def url(self, name: str, schemes: tuple[str, ...], default: str | None = None) -> str:
+    def url(
+        self,
+        name: builtins.str,
+        schemes: tuple[builtins.str, ...],
+        default: builtins.str | None = None,
+    ) -> builtins.str:
         """A URL with one of the given schemes."""
         raw = self._raw(name, default)
         scheme, sep, rest = raw.partition("://")

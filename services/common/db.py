@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 import asyncpg
@@ -27,11 +28,11 @@ async def create_pool(
     return pool
 
 
-async def database_answers(pool: asyncpg.Pool, timeout: float = 2.0) -> bool:
-    """True when a trivial query succeeds within the timeout (readiness)."""
+async def database_answers(pool: asyncpg.Pool, limit_seconds: float = 2.0) -> bool:
+    """True when a trivial query succeeds within the limit (readiness)."""
     try:
-        async with pool.acquire(timeout=timeout) as connection:
-            await connection.fetchval("SELECT 1", timeout=timeout)
+        async with asyncio.timeout(limit_seconds), pool.acquire() as connection:
+            await connection.fetchval("SELECT 1")
     except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
         return False
     return True

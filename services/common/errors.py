@@ -16,6 +16,7 @@ from google.rpc import error_details_pb2, status_pb2
 
 ERROR_DOMAIN = "trackcc.app"
 
+
 class ServiceError(Exception):
     """An expected failure with a stable reason code."""
 
@@ -58,11 +59,13 @@ class ServiceError(Exception):
         code: int = self.grpc_code.value[0]
         return status_pb2.Status(code=code, message=self.message, details=details)
 
+
 class InvalidArgument(ServiceError):
     """The request is malformed or fails validation (HTTP 422 unless the reason says else)."""
 
     grpc_code = grpc.StatusCode.INVALID_ARGUMENT
     default_reason = "validation_failed"
+
 
 class NotFound(ServiceError):
     """The resource does not exist or the caller may not see it."""
@@ -70,11 +73,13 @@ class NotFound(ServiceError):
     grpc_code = grpc.StatusCode.NOT_FOUND
     default_reason = "not_found"
 
+
 class AlreadyExists(ServiceError):
     """A unique thing exists already."""
 
     grpc_code = grpc.StatusCode.ALREADY_EXISTS
     default_reason = "already_exists"
+
 
 class PermissionDenied(ServiceError):
     """The caller may see the resource but not do this."""
@@ -82,11 +87,13 @@ class PermissionDenied(ServiceError):
     grpc_code = grpc.StatusCode.PERMISSION_DENIED
     default_reason = "forbidden"
 
+
 class Unauthenticated(ServiceError):
     """No valid credentials."""
 
     grpc_code = grpc.StatusCode.UNAUTHENTICATED
     default_reason = "unauthenticated"
+
 
 class FailedPrecondition(ServiceError):
     """The system is not in a state that allows this (a locked account, a used token)."""
@@ -94,17 +101,20 @@ class FailedPrecondition(ServiceError):
     grpc_code = grpc.StatusCode.FAILED_PRECONDITION
     default_reason = "failed_precondition"
 
+
 class Aborted(ServiceError):
     """A concurrent request holds the same thing (an idempotent replay still running)."""
 
     grpc_code = grpc.StatusCode.ABORTED
     default_reason = "conflict"
 
+
 class ResourceExhausted(ServiceError):
     """A limit was reached."""
 
     grpc_code = grpc.StatusCode.RESOURCE_EXHAUSTED
     default_reason = "rate_limited"
+
 
 class Unimplemented(ServiceError):
     """The method exists in the API but its issue has not landed yet."""

@@ -126,17 +126,18 @@ async def start_grpc_server(
     health = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
     reflection.enable_server_reflection(
-        [*service_names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-         reflection.SERVICE_NAME],
+        [
+            *service_names,
+            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+            reflection.SERVICE_NAME,
+        ],
         server,
     )
     host, port = settings.listen
     bound = server.add_secure_port(f"{host}:{port}", settings.tls.server_credentials())
     if bound == 0:
         raise OSError(f"cannot listen on {host}:{port}")
-    metrics_runner, metrics_port = await start_metrics_server(
-        registry, *settings.metrics_listen
-    )
+    metrics_runner, metrics_port = await start_metrics_server(registry, *settings.metrics_listen)
     await health.set("", health_pb2.HealthCheckResponse.SERVING)
     for name in service_names:
         await health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
@@ -146,7 +147,11 @@ async def start_grpc_server(
     )
     logger.info("serving", extra={"port": bound, "metrics_port": metrics_port})
     return RunningServer(
-        server=server, port=bound, metrics_port=metrics_port, health=health,
-        _metrics_runner=metrics_runner, _readiness_task=task,
+        server=server,
+        port=bound,
+        metrics_port=metrics_port,
+        health=health,
+        _metrics_runner=metrics_runner,
+        _readiness_task=task,
         grace_seconds=settings.grace_seconds,
     )

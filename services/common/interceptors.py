@@ -44,27 +44,32 @@ def _grpc_type(handler: grpc.RpcMethodHandler) -> str:
 
 
 def _replace_behavior(
-    handler: grpc.RpcMethodHandler, unary_wrap: Callable[[Behavior], Behavior],
+    handler: grpc.RpcMethodHandler,
+    unary_wrap: Callable[[Behavior], Behavior],
     stream_wrap: Callable[[Behavior], Behavior],
 ) -> grpc.RpcMethodHandler:
     if handler.unary_unary:
         return grpc.unary_unary_rpc_method_handler(
             unary_wrap(handler.unary_unary),
-            handler.request_deserializer, handler.response_serializer,
+            handler.request_deserializer,
+            handler.response_serializer,
         )
     if handler.stream_unary:
         return grpc.stream_unary_rpc_method_handler(
             unary_wrap(handler.stream_unary),
-            handler.request_deserializer, handler.response_serializer,
+            handler.request_deserializer,
+            handler.response_serializer,
         )
     if handler.unary_stream:
         return grpc.unary_stream_rpc_method_handler(
             stream_wrap(handler.unary_stream),
-            handler.request_deserializer, handler.response_serializer,
+            handler.request_deserializer,
+            handler.response_serializer,
         )
     return grpc.stream_stream_rpc_method_handler(
         stream_wrap(handler.stream_stream),
-        handler.request_deserializer, handler.response_serializer,
+        handler.request_deserializer,
+        handler.response_serializer,
     )
 
 
@@ -72,20 +77,27 @@ class _WrappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
     """Runs :meth:`around` around every call, unary or streaming."""
 
     async def around(
-        self, call: Callable[[], Awaitable[Any]], context: grpc.aio.ServicerContext,
-        method: str, grpc_type: str,
+        self,
+        call: Callable[[], Awaitable[Any]],
+        context: grpc.aio.ServicerContext,
+        method: str,
+        grpc_type: str,
     ) -> Any:
         raise NotImplementedError
 
     async def around_stream(
-        self, stream: Callable[[], AsyncIterator[Any]], context: grpc.aio.ServicerContext,
-        method: str, grpc_type: str,
+        self,
+        stream: Callable[[], AsyncIterator[Any]],
+        context: grpc.aio.ServicerContext,
+        method: str,
+        grpc_type: str,
     ) -> AsyncIterator[Any]:
         raise NotImplementedError
         yield  # pragma: no cover
 
     async def intercept_service(
-        self, continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Any]],
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Any]],
         handler_call_details: grpc.HandlerCallDetails,
     ) -> Any:
         handler = await continuation(handler_call_details)
@@ -140,11 +152,11 @@ class ServerMetrics:
 def _code_name(context: grpc.aio.ServicerContext, failed: bool) -> str:
     code = context.code()
     if isinstance(code, grpc.StatusCode):
-        return code.name
+        return str(code.name)
     if isinstance(code, int):
         for status in grpc.StatusCode:
             if status.value[0] == code:
-                return status.name
+                return str(status.name)
     return "UNKNOWN" if failed else "OK"
 
 
@@ -155,7 +167,11 @@ class MetricsInterceptor(_WrappingInterceptor):
         self._metrics = metrics
 
     def _observe(
-        self, method: str, grpc_type: str, started: float, context: grpc.aio.ServicerContext,
+        self,
+        method: str,
+        grpc_type: str,
+        started: float,
+        context: grpc.aio.ServicerContext,
         failed: bool,
     ) -> None:
         service, name = _split_method(method)
@@ -165,8 +181,11 @@ class MetricsInterceptor(_WrappingInterceptor):
         self._metrics.handled.labels(grpc_type, service, name, _code_name(context, failed)).inc()
 
     async def around(
-        self, call: Callable[[], Awaitable[Any]], context: grpc.aio.ServicerContext,
-        method: str, grpc_type: str,
+        self,
+        call: Callable[[], Awaitable[Any]],
+        context: grpc.aio.ServicerContext,
+        method: str,
+        grpc_type: str,
     ) -> Any:
         started = time.perf_counter()
         failed = True
@@ -178,8 +197,11 @@ class MetricsInterceptor(_WrappingInterceptor):
             self._observe(method, grpc_type, started, context, failed)
 
     async def around_stream(
-        self, stream: Callable[[], AsyncIterator[Any]], context: grpc.aio.ServicerContext,
-        method: str, grpc_type: str,
+        self,
+        stream: Callable[[], AsyncIterator[Any]],
+        context: grpc.aio.ServicerContext,
+        method: str,
+        grpc_type: str,
     ) -> AsyncIterator[Any]:
         started = time.perf_counter()
         failed = True
@@ -198,7 +220,9 @@ class ErrorInterceptor(_WrappingInterceptor):
         incoming = dict(context.invocation_metadata() or ()).get(REQUEST_ID_HEADER)
         request_id_var.set(accept_request_id(incoming if isinstance(incoming, str) else None))
 
-    async def _abort(self, error: Exception, context: grpc.aio.ServicerContext, method: str) -> None:
+    async def _abort(
+        self, error: Exception, context: grpc.aio.ServicerContext, method: str
+    ) -> None:
         if isinstance(error, ServiceError):
             status = rpc_status.to_status(error.to_status())
             await context.abort(status.code, status.details, status.trailing_metadata)
@@ -208,8 +232,11 @@ class ErrorInterceptor(_WrappingInterceptor):
         await context.abort(grpc.StatusCode.INTERNAL, "internal error")
 
     async def around(
-        self, call: Callable[[], Awaitable[Any]], context: grpc.aio.ServicerContext,
-        method: str, grpc_type: str,
+        self,
+        call: Callable[[], Awaitable[Any]],
+        context: grpc.aio.ServicerContext,
+        method: str,
+        grpc_type: str,
     ) -> Any:
         self._bind_request_id(context)
         try:
@@ -220,8 +247,11 @@ class ErrorInterceptor(_WrappingInterceptor):
             await self._abort(error, context, method)
 
     async def around_stream(
-        self, stream: Callable[[], AsyncIterator[Any]], context: grpc.aio.ServicerContext,
-        method: str, grpc_type: str,
+        self,
+        stream: Callable[[], AsyncIterator[Any]],
+        context: grpc.aio.ServicerContext,
+        method: str,
+        grpc_type: str,
     ) -> AsyncIterator[Any]:
         self._bind_request_id(context)
         try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
@@ -22,6 +24,6 @@ async def start_metrics_server(
     site = web.TCPSite(runner, host, port)
     await site.start()
     server = site._server  # noqa: SLF001 - aiohttp exposes the bound port only here
-    assert server is not None and server.sockets
+    assert isinstance(server, asyncio.Server) and server.sockets
     bound_port: int = server.sockets[0].getsockname()[1]
     return runner, bound_port

@@ -93,11 +93,11 @@ async def migrate(connection: asyncpg.Connection, schema: str, directory: Path) 
                 await connection.execute(migration.sql)
                 await connection.execute(
                     "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
-                    migration.version, migration.name, migration.checksum,
+                    migration.version,
+                    migration.name,
+                    migration.checksum,
                 )
-            logger.info(
-                "applied migration", extra={"schema": schema, "version": migration.version}
-            )
+            logger.info("applied migration", extra={"schema": schema, "version": migration.version})
             done.append(migration.version)
         return done
     finally:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import uvloop
 
@@ -21,7 +22,7 @@ async def wait_for_termination() -> None:
     await stop.wait()
 
 
-def run_process(name: str, main: Callable[[], Awaitable[None]]) -> None:
+def run_process(name: str, main: Callable[[], Coroutine[Any, Any, None]]) -> None:
     """Runs ``main`` on uvloop; a configuration or bind error exits with one clear line."""
     try:
         uvloop.run(main())

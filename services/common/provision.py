@@ -40,7 +40,9 @@ class ServiceRoles:
 async def _ensure_role(conn: asyncpg.Connection, role: str, password: str | None) -> None:
     exists = await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role)
     if not exists:
-        await conn.execute(await conn.fetchval("SELECT format('CREATE ROLE %I LOGIN', $1::text)", role))
+        await conn.execute(
+            await conn.fetchval("SELECT format('CREATE ROLE %I LOGIN', $1::text)", role)
+        )
     if password is not None:
         statement = await conn.fetchval(
             "SELECT format('ALTER ROLE %I PASSWORD %L', $1::text, $2::text)", role, password
@@ -68,7 +70,10 @@ async def provision_service(
     await _ensure_role(conn, roles.owner, password)
     await _ensure_role(conn, roles.runtime, password)
     q = {
-        "db": database, "schema": roles.schema, "owner": roles.owner, "runtime": roles.runtime,
+        "db": database,
+        "schema": roles.schema,
+        "owner": roles.owner,
+        "runtime": roles.runtime,
     }
     statements = [
         "REVOKE ALL ON DATABASE {db} FROM PUBLIC",
@@ -93,7 +98,9 @@ async def provision_service(
 
 
 async def provision(
-    admin_dsn_for_database: str, database: str, password: str | None = None,
+    admin_dsn_for_database: str,
+    database: str,
+    password: str | None = None,
     services: tuple[str, ...] = SERVICES,
 ) -> list[ServiceRoles]:
     """Provisions every service inside ``database`` (the DSN must point at that database)."""

@@ -64,7 +64,9 @@ class CommonSettings:
     def from_env(cls, env: Env, definition: ServiceDefinition) -> CommonSettings:
         return cls(
             server=GrpcServerSettings.from_env(
-                env, definition.env_prefix, definition.default_port,
+                env,
+                definition.env_prefix,
+                definition.default_port,
                 definition.default_metrics_port,
             ),
             database=DatabaseSettings.from_env(env, definition.env_prefix),
@@ -83,16 +85,21 @@ async def running_service(
     if settings.database.migrate_dsn:
         await migrate_dsn(settings.database.migrate_dsn, definition.name, definition.migrations)
     pool = await create_pool(
-        settings.database.dsn, schema=definition.name, application_name=definition.name,
-        min_size=settings.database.pool_min_size, max_size=settings.database.pool_max_size,
+        settings.database.dsn,
+        schema=definition.name,
+        application_name=definition.name,
+        min_size=settings.database.pool_min_size,
+        max_size=settings.database.pool_max_size,
     )
     try:
         registry = CollectorRegistry()
         parts = await definition.build(env, pool, registry)
         try:
             running = await start_grpc_server(
-                settings.server, service_names=definition.service_names,
-                register=parts.register, readiness=lambda: database_answers(pool),
+                settings.server,
+                service_names=definition.service_names,
+                register=parts.register,
+                readiness=lambda: database_answers(pool),
                 registry=registry,
             )
             try:

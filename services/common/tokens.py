@@ -91,8 +91,13 @@ class TokenSigner:
     """Issues access tokens with the active key."""
 
     def __init__(
-        self, keys: list[SigningKey], active_kid: str, issuer: str, audience: str,
-        ttl_seconds: int, clock: Callable[[], float] = time.time,
+        self,
+        keys: list[SigningKey],
+        active_kid: str,
+        issuer: str,
+        audience: str,
+        ttl_seconds: int,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         by_kid = {key.kid: key for key in keys}
         if active_kid not in by_kid:
@@ -146,14 +151,19 @@ class TokenVerifier:
             if key is None:
                 raise InvalidAccessToken("unknown signing key")
             claims = jwt.decode(
-                token, key, algorithms=[ALGORITHM], audience=self._audience,
-                issuer=self._issuer, leeway=self._leeway,
+                token,
+                key,
+                algorithms=[ALGORITHM],
+                audience=self._audience,
+                issuer=self._issuer,
+                leeway=self._leeway,
                 options={"require": ["exp", "iat", "sub", "sid", "iss", "aud"]},
             )
         except jwt.PyJWTError as error:
             raise InvalidAccessToken(str(error)) from None
         return Principal(
-            user_id=str(claims["sub"]), session_id=str(claims["sid"]),
+            user_id=str(claims["sub"]),
+            session_id=str(claims["sid"]),
             role=str(claims.get("role", "")),
         )
 
@@ -174,9 +184,7 @@ def bearer_token(authorization: str | None) -> str | None:
     return token.strip()
 
 
-def principal_from_context(
-    context: grpc.aio.ServicerContext, verifier: TokenVerifier
-) -> Principal:
+def principal_from_context(context: grpc.aio.ServicerContext, verifier: TokenVerifier) -> Principal:
     """The end user of a gRPC call, from the forwarded access token; else UNAUTHENTICATED."""
     metadata = dict(context.invocation_metadata() or ())
     value = metadata.get(AUTHORIZATION_METADATA)

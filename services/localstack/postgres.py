@@ -40,14 +40,16 @@ class EmbeddedPostgres:
     """A pgserver instance whose data lives in ``directory`` (kept across restarts)."""
 
     def __init__(self, directory: Path) -> None:
-        import pgserver  # imported here: it registers atexit hooks on import-time use only
+        from pgserver import postgres_server
 
         directory.mkdir(parents=True, exist_ok=True)
-        self._server: Any = pgserver.get_server(directory, cleanup_mode="stop")
+        self._server: Any = postgres_server.get_server(directory, cleanup_mode="stop")
         info = self._server.get_postmaster_info()
         self.endpoint = PostgresEndpoint(
-            host=str(info.socket_dir), port=int(info.port or 5432),
-            admin_user="postgres", admin_password=None,
+            host=str(info.socket_dir),
+            port=int(info.port or 5432),
+            admin_user="postgres",
+            admin_password=None,
         )
 
     def stop(self) -> None:

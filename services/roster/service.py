@@ -7,17 +7,18 @@ from pathlib import Path
 import asyncpg
 import grpc
 from prometheus_client import CollectorRegistry
-from trackcc.roster.v1 import roster_service_pb2, roster_service_pb2_grpc
 
 from services.common.config import Env
 from services.common.service_main import ServiceDefinition
+from trackcc.roster.v1 import roster_service_pb2, roster_service_pb2_grpc
 
 
 class RosterParts:
     """The roster servicer. Every method answers UNIMPLEMENTED until the roster issue lands."""
 
     def __init__(self) -> None:
-        self._servicer = roster_service_pb2_grpc.RosterServiceServicer()
+        # The generated base answers UNIMPLEMENTED for every method: nothing built yet.
+        self._servicer = roster_service_pb2_grpc.RosterServiceServicer()  # type: ignore[abstract]
 
     def register(self, server: grpc.aio.Server) -> None:
         roster_service_pb2_grpc.add_RosterServiceServicer_to_server(self._servicer, server)

@@ -7,17 +7,18 @@ from pathlib import Path
 import asyncpg
 import grpc
 from prometheus_client import CollectorRegistry
-from trackcc.sharing.v1 import sharing_service_pb2, sharing_service_pb2_grpc
 
 from services.common.config import Env
 from services.common.service_main import ServiceDefinition
+from trackcc.sharing.v1 import sharing_service_pb2, sharing_service_pb2_grpc
 
 
 class SharingParts:
     """The sharing servicer. Every method answers UNIMPLEMENTED until the sharing issue lands."""
 
     def __init__(self) -> None:
-        self._servicer = sharing_service_pb2_grpc.SharingServiceServicer()
+        # The generated base answers UNIMPLEMENTED for every method: nothing built yet.
+        self._servicer = sharing_service_pb2_grpc.SharingServiceServicer()  # type: ignore[abstract]
 
     def register(self, server: grpc.aio.Server) -> None:
         sharing_service_pb2_grpc.add_SharingServiceServicer_to_server(self._servicer, server)

@@ -8,13 +8,13 @@ import aiohttp
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from trackcc.roster.v1 import roster_service_pb2, roster_service_pb2_grpc
 
 from services.common.devcerts import DevPki, ensure_dev_pki
 from services.common.tls import secure_channel
 from services.roster.service import DEFINITION as ROSTER
 from tests.support.postgres import TestDatabase
 from tests.support.services import client_channel, make_jwt_keys, service_env, started_service
+from trackcc.roster.v1 import roster_service_pb2, roster_service_pb2_grpc
 
 ROSTER_SERVICE = "trackcc.roster.v1.RosterService"
 

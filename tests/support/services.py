@@ -36,7 +36,10 @@ def make_jwt_keys(directory: Path) -> JwtKeys:
 
 
 def service_env(
-    definition: ServiceDefinition, database: TestDatabase, pki: DevPki, jwt_keys: JwtKeys,
+    definition: ServiceDefinition,
+    database: TestDatabase,
+    pki: DevPki,
+    jwt_keys: JwtKeys,
     extra: Mapping[str, str] | None = None,
 ) -> Env:
     """The environment a service gets in tests: free ports, test DSNs, test certificates."""
@@ -74,9 +77,7 @@ class StartedService:
 
 
 @contextlib.asynccontextmanager
-async def started_service(
-    definition: ServiceDefinition, env: Env
-) -> AsyncIterator[StartedService]:
+async def started_service(definition: ServiceDefinition, env: Env) -> AsyncIterator[StartedService]:
     """Runs the service until the block exits."""
     async with running_service(definition, env) as (port, metrics_port):
         yield StartedService(port, metrics_port)

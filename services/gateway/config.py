@@ -1,0 +1,65 @@
+"""The gateway's settings, read once from the environment at start-up."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from services.common.config import Env
+from services.common.tls import TlsFiles
+
+PREFIX = "TRACKCC_GATEWAY"
+
+
+@dataclass(frozen=True)
+class GatewaySettings:
+    """Where the gateway listens, what it calls, and the limits it enforces."""
+
+    listen: tuple[str, int]
+    metrics_listen: tuple[str, int]
+    https_cert: Path
+    https_key: Path
+    tls: TlsFiles
+    auth_target: str
+    roster_target: str
+    sharing_target: str
+    grpc_timeout_seconds: float
+    max_body_bytes: int
+    jwks_file: Path
+    jwt_issuer: str
+    jwt_audience: str
+    public_url: str
+    rate_limit_per_minute: int
+    log_level: str
+
+    @classmethod
+    def from_env(cls, env: Env) -> GatewaySettings:
+        """Reads every ``TRACKCC_GATEWAY_*`` variable and the shared JWT and URL settings."""
+        return cls(
+            listen=env.address(f"{PREFIX}_LISTEN", "127.0.0.1:8443"),
+            metrics_listen=env.address(f"{PREFIX}_METRICS_LISTEN", "127.0.0.1:9464"),
+            https_cert=env.file(f"{PREFIX}_HTTPS_CERT"),
+            https_key=env.file(f"{PREFIX}_HTTPS_KEY"),
+            tls=TlsFiles.from_env(env, PREFIX),
+            auth_target=_target(env, f"{PREFIX}_AUTH_TARGET", "localhost:50051"),
+            roster_target=_target(env, f"{PREFIX}_ROSTER_TARGET", "localhost:50052"),
+            sharing_target=_target(env, f"{PREFIX}_SHARING_TARGET", "localhost:50053"),
+            grpc_timeout_seconds=env.float(f"{PREFIX}_GRPC_TIMEOUT_SECONDS", 5.0, minimum=0.1),
+            max_body_bytes=env.int(f"{PREFIX}_MAX_BODY_BYTES", 65536, minimum=1024),
+            jwks_file=env.file("TRACKCC_JWT_JWKS_FILE"),
+            jwt_issuer=env.str("TRACKCC_JWT_ISSUER", "trackcc"),
+            jwt_audience=env.str("TRACKCC_JWT_AUDIENCE", "trackcc-api"),
+            public_url=env.url("TRACKCC_PUBLIC_URL", ("https",), "https://localhost:8443").rstrip(
+                "/"
+            ),
+            rate_limit_per_minute=env.int("TRACKCC_RATE_LIMIT_PER_MINUTE", 30, minimum=1),
+            log_level=env.choice(
+                "TRACKCC_LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO"
+            ),
+        )
+
+
+def _target(env: Env, name: str, default: str) -> str:
+    # Validated as host:port but passed to gRPC as written, so DNS names stay names.
+    env.address(name, default)
+    return env.str(name, default)
