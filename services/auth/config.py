@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from cryptography.exceptions import UnsupportedAlgorithm
+
 from services.common.config import ConfigError, Env
 from services.common.tokens import SigningKey, load_signing_keys
 
@@ -60,7 +62,7 @@ def _read_signing_keys(env: Env) -> list[SigningKey]:
         raise ConfigError(KEYS_DIR, f"names {str(directory)!r}, which is not a directory")
     try:
         keys = load_signing_keys(directory)
-    except (OSError, ValueError, TypeError) as error:
+    except (OSError, ValueError, TypeError, UnsupportedAlgorithm) as error:
         # The message names the file but never includes key material.
         raise ConfigError(KEYS_DIR, f"holds an unreadable key: {error}") from None
     if not keys:

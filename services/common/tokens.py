@@ -37,6 +37,11 @@ class Principal:
     user_id: str
     session_id: str
     role: str
+    # The verified state of the email travels in the token so that sharing can bind an
+    # invitation to its address without calling auth (the call graph has no such edge).
+    email: str = ""
+    email_verified: bool = False
+    display_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -116,6 +121,9 @@ class TokenSigner:
             "sub": principal.user_id,
             "sid": principal.session_id,
             "role": principal.role,
+            "email": principal.email,
+            "email_verified": principal.email_verified,
+            "name": principal.display_name,
             "iat": now,
             "exp": now + self.ttl_seconds,
             "jti": uuid.uuid4().hex,
@@ -165,6 +173,9 @@ class TokenVerifier:
             user_id=str(claims["sub"]),
             session_id=str(claims["sid"]),
             role=str(claims.get("role", "")),
+            email=str(claims.get("email", "")),
+            email_verified=claims.get("email_verified") is True,
+            display_name=str(claims.get("name", "")),
         )
 
 

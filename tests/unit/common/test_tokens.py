@@ -17,7 +17,9 @@ from services.common.tokens import (
     load_signing_keys,
 )
 
-ALICE = Principal(user_id="u-1", session_id="s-1", role="teacher")
+ALICE = Principal(
+    user_id="u-1", session_id="s-1", role="teacher", email="a@example.org", email_verified=True
+)
 
 
 def _signer(keys_dir: Path, now: float = 1_000_000.0) -> TokenSigner:
