@@ -13,6 +13,7 @@ from pathlib import Path
 import grpc
 
 from services.common.config import Env
+from services.common.grpc_client import request_id_interceptors
 
 
 @dataclass(frozen=True)
@@ -62,11 +63,14 @@ CHANNEL_OPTIONS: tuple[tuple[str, int | str], ...] = (
 def secure_channel(
     target: str, tls: TlsFiles, *, server_name: str | None = None
 ) -> grpc.aio.Channel:
-    """An mTLS channel to ``target``; ``server_name`` overrides the name checked in the cert."""
+    """An mTLS channel to ``target`` that forwards the request id; ``server_name`` overrides
+    the name checked in the certificate."""
     options: list[tuple[str, int | str]] = list(CHANNEL_OPTIONS)
     if server_name:
         options.append(("grpc.ssl_target_name_override", server_name))
-    return grpc.aio.secure_channel(target, tls.channel_credentials(), options=options)
+    return grpc.aio.secure_channel(
+        target, tls.channel_credentials(), options=options, interceptors=request_id_interceptors()
+    )
 
 
 def peer_common_name(context: grpc.aio.ServicerContext) -> str | None:

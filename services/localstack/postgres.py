@@ -6,11 +6,14 @@ real database: no SQLite, no mock. It listens on a unix socket inside its data d
 
 from __future__ import annotations
 
+import json
 import logging
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +39,22 @@ class PostgresEndpoint:
         return f"postgresql://{auth}@{self.host}:{self.port}/{db}"
 
 
+# pgserver counts the processes using a data directory in this file and stops the server only
+# when the last one leaves. A process killed with SIGKILL never leaves, and then no later run
+# would ever stop the server, so dead ids are dropped before each start.
+_HANDLES_FILE = ".handle_pids.json"
+
+
+def _forget_dead_handles(path: Path) -> None:
+    if not path.exists():
+        return
+    try:
+        pids = [int(pid) for pid in json.loads(path.read_text())]
+    except (ValueError, TypeError, OSError):
+        pids = []
+    path.write_text(json.dumps([pid for pid in pids if psutil.pid_exists(pid)]))
+
+
 class EmbeddedPostgres:
     """A pgserver instance whose data lives in ``directory`` (kept across restarts)."""
 
@@ -43,6 +62,8 @@ class EmbeddedPostgres:
         from pgserver import postgres_server
 
         directory.mkdir(parents=True, exist_ok=True)
+        with postgres_server.PostgresServer._lock:
+            _forget_dead_handles(directory / _HANDLES_FILE)
         self._server: Any = postgres_server.get_server(directory, cleanup_mode="stop")
         info = self._server.get_postmaster_info()
         self.endpoint = PostgresEndpoint(

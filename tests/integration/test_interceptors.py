@@ -17,6 +17,7 @@ from prometheus_client import CollectorRegistry
 from services.common.config import Env
 from services.common.devcerts import DevPki
 from services.common.errors import NotFound
+from services.common.logs import request_id_var
 from services.common.service_main import running_service
 from services.roster.service import DEFINITION as ROSTER
 from tests.support.postgres import TestDatabase
@@ -48,6 +49,11 @@ class _Faulty(pb_grpc.RosterServiceServicer):
         self.started.set()
         await self.release.wait()
         return request.school_class
+
+    async def GetStudent(  # noqa: N802
+        self, request: pb.GetStudentRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Student:
+        return pb.Student(id=request.student_id, display_name=request_id_var.get())
 
     async def DownloadPhoto(  # noqa: N802
         self, request: pb.DownloadPhotoRequest, context: grpc.aio.ServicerContext
@@ -129,3 +135,18 @@ async def test_shutdown_lets_an_in_flight_call_finish(env: Env, pki: DevPki) -> 
         reply = await call
         await stopping
     assert reply.id == "c1"
+
+
+async def test_request_id_travels_from_client_context_to_server_logs(env: Env, pki: DevPki) -> None:
+    servicer = _Faulty(asyncio.Event())  # type: ignore[abstract]
+    async with running_service(_definition(servicer), env) as (port, metrics):  # type: ignore[arg-type]
+        async with client_channel(StartedService(port, metrics), pki) as channel:
+            stub = pb_grpc.RosterServiceStub(channel)
+            token = request_id_var.set("req-from-gateway-42")
+            try:
+                student = await stub.GetStudent(pb.GetStudentRequest(student_id="s"))
+            finally:
+                request_id_var.reset(token)
+            assert student.display_name == "req-from-gateway-42"
+            fresh = await stub.GetStudent(pb.GetStudentRequest(student_id="s"))
+            assert fresh.display_name and fresh.display_name != "req-from-gateway-42"

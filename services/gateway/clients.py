@@ -1,0 +1,108 @@
+"""Long-lived mTLS channels to auth, roster and sharing, and their typed stubs.
+
+One channel per service for the life of the process (new TLS handshakes are expensive; an
+HTTP/2 channel multiplexes every call). An interceptor gives every call the configured
+deadline and the request id of the HTTP request it serves.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health_pb2_grpc
+
+from services.common.logs import REQUEST_ID_HEADER, request_id_var
+from services.common.tls import CHANNEL_OPTIONS
+from services.gateway.config import GatewaySettings
+from trackcc.auth.v1 import auth_service_pb2, auth_service_pb2_grpc
+from trackcc.roster.v1 import roster_service_pb2, roster_service_pb2_grpc
+from trackcc.sharing.v1 import sharing_service_pb2, sharing_service_pb2_grpc
+
+AUTH_SERVICE = auth_service_pb2.DESCRIPTOR.services_by_name["AuthService"].full_name
+ROSTER_SERVICE = roster_service_pb2.DESCRIPTOR.services_by_name["RosterService"].full_name
+SHARING_SERVICE = sharing_service_pb2.DESCRIPTOR.services_by_name["SharingService"].full_name
+
+
+class _DeadlineAndRequestId(grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[misc]
+    """Sets the default deadline and forwards ``x-request-id`` on every unary call."""
+
+    def __init__(self, timeout_seconds: float) -> None:
+        self._timeout = timeout_seconds
+
+    async def intercept_unary_unary(
+        self,
+        continuation: Callable[[Any, Any], Awaitable[Any]],
+        client_call_details: Any,
+        request: Any,
+    ) -> Any:
+        metadata = grpc.aio.Metadata(*(client_call_details.metadata or ()))
+        request_id = request_id_var.get()
+        if request_id and REQUEST_ID_HEADER not in metadata:
+            metadata.add(REQUEST_ID_HEADER, request_id)
+        timeout = client_call_details.timeout
+        details = grpc.aio.ClientCallDetails(
+            method=client_call_details.method,
+            timeout=self._timeout if timeout is None else min(timeout, self._timeout),
+            metadata=metadata,
+            credentials=client_call_details.credentials,
+            wait_for_ready=client_call_details.wait_for_ready,
+        )
+        return await continuation(details, request)
+
+
+@dataclass(frozen=True)
+class Backend:
+    """One service: its channel, its full gRPC name (health checks) and its health stub."""
+
+    name: str
+    service_name: str
+    channel: grpc.aio.Channel
+    health: health_pb2_grpc.HealthStub
+
+
+@dataclass(frozen=True)
+class ServiceClients:
+    """The stubs the routes call."""
+
+    auth: auth_service_pb2_grpc.AuthServiceAsyncStub
+    roster: roster_service_pb2_grpc.RosterServiceAsyncStub
+    sharing: sharing_service_pb2_grpc.SharingServiceAsyncStub
+    backends: tuple[Backend, ...]
+
+
+def _channel(target: str, settings: GatewaySettings) -> grpc.aio.Channel:
+    return grpc.aio.secure_channel(
+        target,
+        settings.tls.channel_credentials(),
+        options=list(CHANNEL_OPTIONS),
+        interceptors=[_DeadlineAndRequestId(settings.grpc_timeout_seconds)],
+    )
+
+
+@contextlib.asynccontextmanager
+async def open_clients(settings: GatewaySettings) -> AsyncIterator[ServiceClients]:
+    """Opens the three channels; closes them when the block exits."""
+    auth = _channel(settings.auth_target, settings)
+    roster = _channel(settings.roster_target, settings)
+    sharing = _channel(settings.sharing_target, settings)
+    try:
+        yield ServiceClients(
+            auth=auth_service_pb2_grpc.AuthServiceStub(auth),
+            roster=roster_service_pb2_grpc.RosterServiceStub(roster),
+            sharing=sharing_service_pb2_grpc.SharingServiceStub(sharing),
+            backends=(
+                Backend("auth", AUTH_SERVICE, auth, health_pb2_grpc.HealthStub(auth)),
+                Backend("roster", ROSTER_SERVICE, roster, health_pb2_grpc.HealthStub(roster)),
+                Backend("sharing", SHARING_SERVICE, sharing, health_pb2_grpc.HealthStub(sharing)),
+            ),
+        )
+    finally:
+        for channel in (auth, roster, sharing):
+            await channel.close()
+
+
+ClientsFactory = Callable[[GatewaySettings], contextlib.AbstractAsyncContextManager[ServiceClients]]

@@ -1,0 +1,94 @@
+"""A local SMTP server that accepts every message and stores it as one ``.eml`` file.
+
+It stands in for the operator's mail server on a developer machine: the services deliver
+over real SMTP, and a person (or a test) reads the mail from ``var/mail/``. Nothing is ever
+relayed anywhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+logger = logging.getLogger(__name__)
+
+# Large enough for any mail the services send, small enough that a runaway client cannot
+# fill the disk with one message.
+MAX_MESSAGE_BYTES = 10 * 1024 * 1024
+
+
+def message_file_name(now: dt.datetime | None = None) -> str:
+    """Sortable by arrival time; the random part keeps names unique within a microsecond."""
+    moment = (now or dt.datetime.now(dt.UTC)).strftime("%Y%m%dT%H%M%S.%fZ")
+    return f"{moment}-{secrets.token_hex(4)}.eml"
+
+
+def store_message(directory: Path, content: bytes) -> Path:
+    """Writes the message atomically: a reader never sees a half-written file."""
+    final = directory / message_file_name()
+    # A dot-name is not an .eml, so a reader globbing *.eml skips the file while it is written.
+    temporary = directory / f".{final.name}.tmp"
+    with temporary.open("wb") as handle:
+        handle.write(content)
+        handle.flush()
+        os.fsync(handle.fileno())
+    temporary.replace(final)
+    return final
+
+
+class MailDirectoryHandler:
+    """aiosmtpd handler: every accepted message becomes a file in ``directory``."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        content: Any = envelope.original_content or envelope.content or b""
+        data = content if isinstance(content, bytes) else str(content).encode()
+        # The file system call runs off the event loop so a slow disk cannot stall other clients.
+        path = await asyncio.to_thread(store_message, self.directory, data)
+        # Only the file name and size are logged: a mail body may carry a reset link.
+        logger.info("mail stored", extra={"file": path.name, "bytes": len(data)})
+        return "250 Message accepted for delivery"
+
+
+@dataclass
+class RunningSink:
+    """A listening sink and its address."""
+
+    server: asyncio.Server
+    host: str
+    port: int
+
+    async def stop(self) -> None:
+        self.server.close()
+        await self.server.wait_closed()
+
+
+async def start_smtp_sink(directory: Path, host: str = "127.0.0.1", port: int = 0) -> RunningSink:
+    """Listens on ``host:port`` (0: a free port) on the running event loop."""
+    directory.mkdir(parents=True, exist_ok=True)
+    handler = MailDirectoryHandler(directory)
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(
+        # A fixed hostname: the default looks up the machine's FQDN, which can hang on DNS.
+        lambda: SMTP(
+            handler,
+            hostname="localhost",
+            data_size_limit=MAX_MESSAGE_BYTES,
+            enable_SMTPUTF8=True,
+            loop=loop,
+        ),
+        host,
+        port,
+    )
+    bound_port = int(server.sockets[0].getsockname()[1])
+    return RunningSink(server, host, bound_port)

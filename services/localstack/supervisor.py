@@ -1,0 +1,155 @@
+"""Runs child processes, forwards their output, notices when one dies, and stops them all.
+
+Each child gets its own session, so Ctrl-C reaches only the supervisor, which then stops the
+children itself (SIGTERM, then SIGKILL after a timeout) instead of every process racing its
+own shutdown. Output goes to ``<log dir>/<name>.log`` and, prefixed with the name, to our
+standard error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+# Service log lines are JSON and can be long (an exception with its traceback); the default
+# 64 KiB line limit of asyncio streams would cut them.
+_LINE_LIMIT = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ChildSpec:
+    """What to run, under which name, with which environment."""
+
+    name: str
+    argv: tuple[str, ...]
+    env: Mapping[str, str]
+
+
+@dataclass
+class Child:
+    """A started child."""
+
+    spec: ChildSpec
+    process: asyncio.subprocess.Process
+    exited: asyncio.Task[int]
+    pump: asyncio.Task[None]
+    log_path: Path
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def describe_exit(self) -> str:
+        code = self.process.returncode
+        if code is None:
+            return "is running"
+        if code < 0:
+            return f"was killed by {signal.Signals(-code).name}"
+        return f"exited with status {code}"
+
+
+class Supervisor:
+    """Owns the children; ``stop`` leaves none behind."""
+
+    def __init__(
+        self, log_dir: Path, *, echo: TextIO | None = None, stop_timeout: float = 20.0
+    ) -> None:
+        self._log_dir = log_dir
+        self._echo = echo
+        self._stop_timeout = stop_timeout
+        self.children: list[Child] = []
+        self._width = 8
+
+    async def start(self, spec: ChildSpec) -> Child:
+        """Starts one child; its output is forwarded until it closes."""
+        self._log_dir.mkdir(parents=True, exist_ok=True)
+        log_path = self._log_dir / f"{spec.name}.log"
+        process = await asyncio.create_subprocess_exec(
+            *spec.argv,
+            env=dict(spec.env),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,
+            limit=_LINE_LIMIT,
+        )
+        self._width = max(self._width, len(spec.name))
+        assert process.stdout is not None
+        child = Child(
+            spec=spec,
+            process=process,
+            exited=asyncio.create_task(process.wait(), name=f"wait-{spec.name}"),
+            pump=asyncio.create_task(
+                self._forward(spec.name, process.stdout, log_path), name=f"log-{spec.name}"
+            ),
+            log_path=log_path,
+        )
+        self.children.append(child)
+        return child
+
+    async def _forward(self, name: str, stream: asyncio.StreamReader, log_path: Path) -> None:
+        with log_path.open("ab", buffering=0) as log:
+            while True:
+                try:
+                    line = await stream.readline()
+                except ValueError:  # a line longer than the limit: pass it on in pieces
+                    line = await stream.read(_LINE_LIMIT)
+                if not line:
+                    return
+                log.write(line)
+                if self._echo is not None:
+                    text = line.decode("utf-8", errors="replace").rstrip("\n")
+                    self._echo.write(f"{name:<{self._width}} | {text}\n")
+                    self._echo.flush()
+
+    async def first_exit(self) -> Child:
+        """Waits until any child exits and returns it."""
+        by_task = {child.exited: child for child in self.children}
+        done, _ = await asyncio.wait(by_task, return_when=asyncio.FIRST_COMPLETED)
+        return by_task[next(iter(done))]
+
+    def running(self) -> list[Child]:
+        return [child for child in self.children if child.process.returncode is None]
+
+    async def stop(self) -> None:
+        """SIGTERM to every running child, SIGKILL to those still there after the timeout."""
+        for child in self.running():
+            _signal_group(child.process.pid, signal.SIGTERM)
+        waits = [child.exited for child in self.children]
+        if waits:
+            _, pending = await asyncio.wait(waits, timeout=self._stop_timeout)
+            if pending:
+                for child in self.running():
+                    if self._echo is not None:
+                        self._echo.write(
+                            f"trackcc: {child.name} did not stop within "
+                            f"{self._stop_timeout:g} s; killing it\n"
+                        )
+                    _signal_group(child.process.pid, signal.SIGKILL)
+                await asyncio.wait(waits)
+        # Whatever is left in the pipes is still worth reading: it explains the exit.
+        pumps = [child.pump for child in self.children]
+        if pumps:
+            await asyncio.wait(pumps, timeout=5)
+        for pump in pumps:
+            pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pump
+
+
+def _signal_group(pid: int, sig: signal.Signals) -> None:
+    # The child leads its own process group, so this reaches anything it started as well.
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, sig)
+
+
+def python_module(module: str, *args: str) -> tuple[str, ...]:
+    """argv running ``python -m module`` with this interpreter (the project's venv)."""
+    return (sys.executable, "-m", module, *args)
