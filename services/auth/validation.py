@@ -106,9 +106,7 @@ def _free_text(
     return text
 
 
-def _past_date(
-    value: str, today: dt.date, violations: list[tuple[str, str]]
-) -> dt.date | None:
+def _past_date(value: str, today: dt.date, violations: list[tuple[str, str]]) -> dt.date | None:
     # fromisoformat alone would also take "20200101" and week dates; the contract says
     # YYYY-MM-DD.
     try:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
@@ -24,6 +22,8 @@ async def start_metrics_server(
     site = web.TCPSite(runner, host, port)
     await site.start()
     server = site._server  # noqa: SLF001 - aiohttp exposes the bound port only here
-    assert isinstance(server, asyncio.Server) and server.sockets
-    bound_port: int = server.sockets[0].getsockname()[1]
+    # Not an isinstance check on asyncio.Server: under uvloop (every service) it is uvloop's.
+    sockets = getattr(server, "sockets", None)
+    assert sockets
+    bound_port: int = sockets[0].getsockname()[1]
     return runner, bound_port

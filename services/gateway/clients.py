@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
 import grpc
 from grpc_health.v1 import health_pb2_grpc
@@ -21,6 +21,13 @@ from services.gateway.config import GatewaySettings
 from trackcc.auth.v1 import auth_service_pb2, auth_service_pb2_grpc
 from trackcc.roster.v1 import roster_service_pb2, roster_service_pb2_grpc
 from trackcc.sharing.v1 import sharing_service_pb2, sharing_service_pb2_grpc
+
+if TYPE_CHECKING:
+    AuthStub: TypeAlias = auth_service_pb2_grpc.AuthServiceAsyncStub
+    RosterStub: TypeAlias = roster_service_pb2_grpc.RosterServiceAsyncStub
+    SharingStub: TypeAlias = sharing_service_pb2_grpc.SharingServiceAsyncStub
+else:  # the async stub classes exist only in the .pyi
+    AuthStub = RosterStub = SharingStub = object
 
 AUTH_SERVICE = auth_service_pb2.DESCRIPTOR.services_by_name["AuthService"].full_name
 ROSTER_SERVICE = roster_service_pb2.DESCRIPTOR.services_by_name["RosterService"].full_name
@@ -68,9 +75,9 @@ class Backend:
 class ServiceClients:
     """The stubs the routes call."""
 
-    auth: auth_service_pb2_grpc.AuthServiceAsyncStub
-    roster: roster_service_pb2_grpc.RosterServiceAsyncStub
-    sharing: sharing_service_pb2_grpc.SharingServiceAsyncStub
+    auth: AuthStub
+    roster: RosterStub
+    sharing: SharingStub
     backends: tuple[Backend, ...]
 
 
@@ -91,9 +98,11 @@ async def open_clients(settings: GatewaySettings) -> AsyncIterator[ServiceClient
     sharing = _channel(settings.sharing_target, settings)
     try:
         yield ServiceClients(
-            auth=auth_service_pb2_grpc.AuthServiceStub(auth),
-            roster=roster_service_pb2_grpc.RosterServiceStub(roster),
-            sharing=sharing_service_pb2_grpc.SharingServiceStub(sharing),
+            # The generated stubs are async when built on an aio channel; the .pyi says so
+            # only through an overload that mypy cannot pick for an untyped channel.
+            auth=cast(AuthStub, auth_service_pb2_grpc.AuthServiceStub(auth)),
+            roster=cast(RosterStub, roster_service_pb2_grpc.RosterServiceStub(roster)),
+            sharing=cast(SharingStub, sharing_service_pb2_grpc.SharingServiceStub(sharing)),
             backends=(
                 Backend("auth", AUTH_SERVICE, auth, health_pb2_grpc.HealthStub(auth)),
                 Backend("roster", ROSTER_SERVICE, roster, health_pb2_grpc.HealthStub(roster)),

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
-from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 from aiohttp import web
 from jsonschema import Draft202012Validator, ValidationError
@@ -70,16 +69,24 @@ async def read_json(request: web.Request, schema: Schema, max_bytes: int) -> dic
     return value
 
 
-@lru_cache(maxsize=128)
-def _validator(schema_json: str) -> Draft202012Validator:
-    schema = json.loads(schema_json)
+# Route schemas are module constants, so a validator is built once per schema object; the
+# schema is kept alongside so its id cannot be reused by another object.
+_VALIDATORS: dict[int, tuple[Schema, Draft202012Validator]] = {}
+
+
+def _validator(schema: Schema) -> Draft202012Validator:
+    cached = _VALIDATORS.get(id(schema))
+    if cached is not None and cached[0] is schema:
+        return cached[1]
     Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    _VALIDATORS[id(schema)] = (schema, validator)
+    return validator
 
 
 def validate(value: Any, schema: Schema) -> None:
     """Raises ``422 validation_failed`` listing every invalid field."""
-    validator = _validator(json.dumps(schema, sort_keys=True))
+    validator = _validator(schema)
     errors: list[FieldError] = []
     for error in validator.iter_errors(value):
         errors.extend(_field_errors(error))
@@ -100,12 +107,13 @@ def _field_errors(error: ValidationError) -> Iterator[FieldError]:
     instance = error.instance
     keyword = error.validator
     if keyword == "additionalProperties" and isinstance(instance, dict):
-        known = set(error.schema.get("properties", {}))
+        schema = error.schema if isinstance(error.schema, Mapping) else {}
+        known = set(schema.get("properties", {}))
         for name in sorted(set(instance) - known):
             yield FieldError(_path(error, name), "is not a known field")
         return
     if keyword == "required" and isinstance(instance, dict):
-        for name in error.validator_value:
+        for name in cast(list[str], error.validator_value):
             if name not in instance:
                 yield FieldError(_path(error, name), "is required")
         return
@@ -114,7 +122,7 @@ def _field_errors(error: ValidationError) -> Iterator[FieldError]:
 
 def _message(error: ValidationError) -> str:
     keyword = error.validator
-    expected = error.validator_value
+    expected: Any = error.validator_value
     if keyword == "type":
         kinds = expected if isinstance(expected, list) else [expected]
         return "must be " + " or ".join(f"a {kind}" if kind != "null" else "null" for kind in kinds)
@@ -146,9 +154,7 @@ def page_params(request: web.Request) -> tuple[int, str]:
         if raw_size.isdigit() and 1 <= int(raw_size) <= MAX_PAGE_SIZE:
             size = int(raw_size)
         else:
-            errors.append(
-                FieldError("page_size", f"must be an integer from 1 to {MAX_PAGE_SIZE}")
-            )
+            errors.append(FieldError("page_size", f"must be an integer from 1 to {MAX_PAGE_SIZE}"))
     token = request.query.get("page_token", "")
     if len(token) > MAX_PAGE_TOKEN_LENGTH:
         errors.append(FieldError("page_token", "is too long"))

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import psutil
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +51,17 @@ def _forget_dead_handles(path: Path) -> None:
         pids = [int(pid) for pid in json.loads(path.read_text())]
     except (ValueError, TypeError, OSError):
         pids = []
-    path.write_text(json.dumps([pid for pid in pids if psutil.pid_exists(pid)]))
+    path.write_text(json.dumps([pid for pid in pids if _alive(pid)]))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0 checks existence without touching the process
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class EmbeddedPostgres:

@@ -56,7 +56,7 @@ class MailDirectoryHandler:
         # The file system call runs off the event loop so a slow disk cannot stall other clients.
         path = await asyncio.to_thread(store_message, self.directory, data)
         # Only the file name and size are logged: a mail body may carry a reset link.
-        logger.info("mail stored", extra={"file": path.name, "bytes": len(data)})
+        logger.info("mail stored: %s (%d bytes)", path.name, len(data))
         return "250 Message accepted for delivery"
 
 
@@ -74,8 +74,7 @@ class RunningSink:
 
 
 async def start_smtp_sink(directory: Path, host: str = "127.0.0.1", port: int = 0) -> RunningSink:
-    """Listens on ``host:port`` (0: a free port) on the running event loop."""
-    directory.mkdir(parents=True, exist_ok=True)
+    """Listens on ``host:port`` (0: a free port) on the running event loop; ``directory`` exists."""
     handler = MailDirectoryHandler(directory)
     loop = asyncio.get_running_loop()
     server = await loop.create_server(

@@ -33,7 +33,7 @@ async def build(env: Env, pool: asyncpg.Pool, registry: CollectorRegistry) -> Sh
 
 DEFINITION = ServiceDefinition(
     name="sharing",
-    env_prefix="TRACKCC_ROSTER",
+    env_prefix="TRACKCC_SHARING",
     service_names=(sharing_service_pb2.DESCRIPTOR.services_by_name["SharingService"].full_name,),
     default_port=50053,
     default_metrics_port=9467,

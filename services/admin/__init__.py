@@ -1,0 +1,1 @@
+"""``trackcc-admin``: the operator's command line (provisioning, migrations, support staff)."""

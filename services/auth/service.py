@@ -1,0 +1,88 @@
+"""Wiring of the auth service: its definition and the parts built from settings."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import asyncpg
+import grpc
+from prometheus_client import CollectorRegistry
+
+from services.auth.config import AuthSettings
+from services.auth.metrics import AuthMetrics
+from services.auth.passwords import PasswordHashing
+from services.auth.server import AuthServicer, Clock
+from services.common.config import Env
+from services.common.service_main import ServiceDefinition
+from services.common.tokens import TokenSigner, TokenVerifier, jwks_document
+from trackcc.auth.v1 import auth_service_pb2, auth_service_pb2_grpc
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class AuthParts:
+    """The auth servicer and the hashing threads it owns."""
+
+    def __init__(self, servicer: AuthServicer, hashing: PasswordHashing) -> None:
+        self._servicer = servicer
+        self._hashing = hashing
+
+    def register(self, server: grpc.aio.Server) -> None:
+        auth_service_pb2_grpc.add_AuthServiceServicer_to_server(self._servicer, server)
+
+    async def aclose(self) -> None:
+        self._hashing.close()
+
+
+def create_parts(
+    settings: AuthSettings,
+    pool: asyncpg.Pool,
+    registry: CollectorRegistry,
+    clock: Clock = utc_now,
+) -> AuthParts:
+    """Builds the servicer and its collaborators from settings."""
+    metrics = AuthMetrics(registry)
+    hashing = PasswordHashing(settings.hash_concurrency, observe=metrics.hash_time)
+    keys = list(settings.signing_keys)
+    jwks = jwks_document(keys)
+    signer = TokenSigner(
+        keys,
+        settings.active_kid,
+        settings.issuer,
+        settings.audience,
+        settings.access_token_ttl_seconds,
+        clock=lambda: clock().timestamp(),
+    )
+    # auth checks its own tokens with its own keys; other services read the JWKS file.
+    verifier = TokenVerifier(jwks, settings.issuer, settings.audience)
+    # The generated base is abstract only in the .pyi stubs; at run time it answers
+    # UNIMPLEMENTED for every method the servicer does not override yet.
+    servicer = AuthServicer(  # type: ignore[abstract]
+        pool=pool,
+        hashing=hashing,
+        signer=signer,
+        verifier=verifier,
+        jwks_json=json.dumps(jwks),
+        clock=clock,
+        metrics=metrics,
+    )
+    return AuthParts(servicer, hashing)
+
+
+async def build(env: Env, pool: asyncpg.Pool, registry: CollectorRegistry) -> AuthParts:
+    return create_parts(AuthSettings.from_env(env), pool, registry)
+
+
+DEFINITION = ServiceDefinition(
+    name="auth",
+    env_prefix="TRACKCC_AUTH",
+    service_names=(auth_service_pb2.DESCRIPTOR.services_by_name["AuthService"].full_name,),
+    default_port=50051,
+    default_metrics_port=9465,
+    migrations=Path(__file__).parent / "migrations",
+    build=build,
+)

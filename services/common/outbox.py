@@ -1,0 +1,248 @@
+"""Transactional mail outbox: mail is written with the change that causes it, sent later.
+
+Each service that mails has one table in its schema, created by its own migration::
+
+    CREATE TABLE mail_outbox (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        recipient text NOT NULL,
+        subject text NOT NULL,
+        body text NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        attempts integer NOT NULL DEFAULT 0,
+        next_attempt_at timestamptz NOT NULL DEFAULT now(),
+        sent_at timestamptz,
+        last_error text
+    );
+    CREATE INDEX mail_outbox_due ON mail_outbox (next_attempt_at) WHERE sent_at IS NULL;
+
+:func:`enqueue` inserts a row inside the caller's transaction, so a mail exists exactly when
+its cause committed. :class:`OutboxWorker` claims due rows with ``FOR UPDATE SKIP LOCKED``
+(several replicas never send one row twice at once), sends them over SMTP and retries failures
+with capped exponential backoff: a mail server that is down delays mail but loses none.
+Bodies carry single-use links, so a sent row's body is erased and old sent rows are pruned.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+import aiosmtplib
+import asyncpg
+from prometheus_client import CollectorRegistry, Gauge
+
+logger = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    """The current time, timezone-aware."""
+    return datetime.now(UTC)
+
+
+async def enqueue(
+    connection: asyncpg.Connection,
+    *,
+    recipient: str,
+    subject: str,
+    body: str,
+    now: datetime,
+    table: str = "mail_outbox",
+) -> int:
+    """Adds a mail to the outbox; call it inside the transaction of the change that causes it."""
+    mail_id: int = await connection.fetchval(
+        f"INSERT INTO {table} (recipient, subject, body, created_at, next_attempt_at)"
+        " VALUES ($1, $2, $3, $4, $4) RETURNING id",
+        recipient,
+        subject,
+        body,
+        now,
+    )
+    return mail_id
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """Where mail goes and whom it comes from."""
+
+    host: str
+    port: int
+    mail_from: str
+    timeout_seconds: float = 10.0
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Backoff after failed attempts: base * 2**(attempts-1), at most ``cap``."""
+
+    base: timedelta = timedelta(seconds=10)
+    cap: timedelta = timedelta(hours=1)
+    # A claimed row whose sender died becomes due again after this long.
+    lease: timedelta = timedelta(minutes=2)
+    # Sent rows (recipient and subject only, bodies are erased) are kept this long.
+    keep_sent: timedelta = timedelta(days=1)
+
+    def delay(self, attempts: int) -> timedelta:
+        """How long to wait after the ``attempts``-th failure."""
+        exponent = min(max(attempts - 1, 0), 20)
+        return min(self.base * (2**exponent), self.cap)
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    id: int
+    recipient: str
+    subject: str
+    body: str
+    attempts: int
+
+
+class OutboxWorker:
+    """Delivers the outbox of one schema; ``run_once`` is one deterministic pass."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        smtp: SmtpSettings,
+        registry: CollectorRegistry,
+        *,
+        table: str = "mail_outbox",
+        clock: Clock = utc_now,
+        retry: RetryPolicy | None = None,
+        batch_size: int = 20,
+        poll_seconds: float = 2.0,
+    ) -> None:
+        self._pool = pool
+        self.smtp = smtp
+        self._table = table
+        self._clock = clock
+        self._retry = retry or RetryPolicy()
+        self._batch_size = batch_size
+        self._poll_seconds = poll_seconds
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.pending = Gauge(
+            "trackcc_mail_outbox_pending",
+            "Mails in the outbox that are not sent yet.",
+            registry=registry,
+        )
+
+    def start(self) -> None:
+        """Starts delivering in the background until :meth:`aclose`."""
+        if self._task is None:
+            self._task = asyncio.create_task(self._loop(), name=f"outbox:{self._table}")
+
+    def wake(self) -> None:
+        """Asks the background loop to look now (a mail was just enqueued)."""
+        self._wake.set()
+
+    async def aclose(self) -> None:
+        """Stops the background loop; unsent mail stays in the table for the next start."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self.run_once()
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                logger.exception("outbox pass failed")
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._poll_seconds):
+                    await self._wake.wait()
+            self._wake.clear()
+
+    async def run_once(self) -> int:
+        """Sends every mail due now; returns how many were sent."""
+        now = self._clock()
+        async with self._pool.acquire() as connection:
+            claimed = await self._claim(connection, now)
+        sent = 0
+        for mail in claimed:
+            error = await self._send(mail)
+            async with self._pool.acquire() as connection:
+                if error is None:
+                    sent += 1
+                    await connection.execute(
+                        f"UPDATE {self._table} SET sent_at = $2, body = '', last_error = NULL"
+                        " WHERE id = $1",
+                        mail.id,
+                        self._clock(),
+                    )
+                else:
+                    retry_at = self._clock() + self._retry.delay(mail.attempts)
+                    await connection.execute(
+                        f"UPDATE {self._table} SET next_attempt_at = $2, last_error = $3"
+                        " WHERE id = $1",
+                        mail.id,
+                        retry_at,
+                        error,
+                    )
+                    logger.warning(
+                        "mail delivery failed, will retry",
+                        extra={"mail_id": mail.id, "attempts": mail.attempts, "error": error},
+                    )
+        async with self._pool.acquire() as connection:
+            await connection.execute(
+                f"DELETE FROM {self._table} WHERE sent_at IS NOT NULL AND sent_at < $1",
+                now - self._retry.keep_sent,
+            )
+            pending = await connection.fetchval(
+                f"SELECT count(*) FROM {self._table} WHERE sent_at IS NULL"
+            )
+        self.pending.set(pending)
+        return sent
+
+    async def _claim(self, connection: asyncpg.Connection, now: datetime) -> list[_Claimed]:
+        # Claiming pushes next_attempt_at out by the lease and commits at once, so no
+        # transaction stays open while SMTP talks, and a sender that dies mid-way only
+        # delays its rows by the lease.
+        rows = await connection.fetch(
+            f"""
+            UPDATE {self._table} AS o
+               SET attempts = o.attempts + 1, next_attempt_at = $2
+             WHERE o.id IN (
+                   SELECT id FROM {self._table}
+                    WHERE sent_at IS NULL AND next_attempt_at <= $1
+                    ORDER BY next_attempt_at, id
+                    LIMIT $3
+                    FOR UPDATE SKIP LOCKED)
+            RETURNING o.id, o.recipient, o.subject, o.body, o.attempts
+            """,
+            now,
+            now + self._retry.lease,
+            self._batch_size,
+        )
+        return [_Claimed(**dict(row)) for row in rows]
+
+    async def _send(self, mail: _Claimed) -> str | None:
+        """None when the server took the mail, else a short error naming no address."""
+        message = EmailMessage()
+        message["From"] = self.smtp.mail_from
+        message["To"] = mail.recipient
+        message["Subject"] = mail.subject
+        message["Message-ID"] = make_msgid(domain="trackcc")
+        message.set_content(mail.body)
+        try:
+            await aiosmtplib.send(
+                message,
+                hostname=self.smtp.host,
+                port=self.smtp.port,
+                timeout=self.smtp.timeout_seconds,
+            )
+        except aiosmtplib.SMTPResponseException as error:
+            # The SMTP code says enough; the server's text may quote the recipient.
+            return f"{type(error).__name__}: {error.code}"
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
+            return type(error).__name__
+        return None

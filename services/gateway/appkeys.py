@@ -1,0 +1,23 @@
+"""Typed keys of what the application holds: settings, clients and shared helpers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry
+
+from services.gateway.authn import JwksFileVerifier
+from services.gateway.clients import ServiceClients
+from services.gateway.config import GatewaySettings
+from services.gateway.rate_limit import SlidingWindowLimiter
+
+SETTINGS = web.AppKey("settings", GatewaySettings)
+CLIENTS = web.AppKey("clients", ServiceClients)
+VERIFIER = web.AppKey("verifier", JwksFileVerifier)
+LIMITER = web.AppKey("limiter", SlidingWindowLimiter)
+REGISTRY = web.AppKey("registry", CollectorRegistry)
+OPENAPI = web.AppKey("openapi", dict[str, Any])
+
+# Per-request value set by the request id middleware.
+REQUEST_ID = web.RequestKey("request_id", str)

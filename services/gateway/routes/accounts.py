@@ -1,0 +1,117 @@
+"""Sign-up and email verification."""
+
+from __future__ import annotations
+
+import re
+
+from aiohttp import web
+
+from services.gateway.errors import FieldError, ProblemError
+from services.gateway.routes.representations import (
+    ACCOUNT_SCHEMA,
+    BIRTH_DATE_SCHEMA,
+    DISPLAY_NAME_SCHEMA,
+    EMAIL_SCHEMA,
+    GENDER_SCHEMA,
+    PASSWORD_SCHEMA,
+    ROLES_AT_SIGNUP,
+    TOKEN_SCHEMA,
+    account_json,
+    object_schema,
+    role_to_proto,
+)
+from services.gateway.routes.spec import Call, RouteSpec, empty_response, json_response
+from trackcc.auth.v1 import auth_service_pb2
+
+IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
+# Printable ASCII without spaces: the key is stored by the service and never interpreted.
+_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+
+IDEMPOTENCY_KEY_PARAMETER = {
+    "name": IDEMPOTENCY_KEY_HEADER,
+    "in": "header",
+    "required": False,
+    "description": "A replay with the same key and body returns the first response.",
+    "schema": {"type": "string", "pattern": "^[\\x21-\\x7e]{1,255}$"},
+}
+
+
+def idempotency_key(request: web.Request) -> str:
+    """The ``Idempotency-Key`` header as the Create RPC's ``request_id`` (AIP-155)."""
+    key = request.headers.get(IDEMPOTENCY_KEY_HEADER)
+    if key is None:
+        return ""
+    if not _IDEMPOTENCY_KEY.match(key):
+        raise ProblemError(
+            422,
+            "validation_failed",
+            errors=[FieldError(IDEMPOTENCY_KEY_HEADER, "must be 1 to 255 visible characters")],
+        )
+    return key
+
+
+CREATE_ACCOUNT_SCHEMA = object_schema(
+    ["email", "password", "role"],
+    {
+        "email": EMAIL_SCHEMA,
+        "password": PASSWORD_SCHEMA,
+        "role": {"type": "string", "enum": list(ROLES_AT_SIGNUP)},
+        "display_name": DISPLAY_NAME_SCHEMA,
+        "birth_date": BIRTH_DATE_SCHEMA,
+        "gender": GENDER_SCHEMA,
+    },
+)
+
+VERIFY_SCHEMA = object_schema(["token"], {"token": TOKEN_SCHEMA})
+
+
+async def create_account(call: Call) -> web.StreamResponse:
+    body = call.body
+    request = auth_service_pb2.CreateAccountRequest(
+        email=body["email"],
+        password=body["password"],
+        role=role_to_proto(body["role"]),
+        request_id=idempotency_key(call.request),
+    )
+    for name in ("display_name", "birth_date", "gender"):
+        if name in body:
+            setattr(request, name, body[name])
+    account = await call.clients.auth.CreateAccount(request, metadata=call.metadata())
+    return json_response(account_json(account, call.settings.public_url), 201)
+
+
+async def verify_email(call: Call) -> web.StreamResponse:
+    await call.clients.auth.VerifyEmail(
+        auth_service_pb2.VerifyEmailRequest(token=call.body["token"]), metadata=call.metadata()
+    )
+    return empty_response()
+
+
+ROUTES = (
+    RouteSpec(
+        method="POST",
+        path="/v1/accounts",
+        handler=create_account,
+        operation_id="createAccount",
+        summary="Sign up",
+        tag="accounts",
+        request_schema=CREATE_ACCOUNT_SCHEMA,
+        response_status=201,
+        response_schema=ACCOUNT_SCHEMA,
+        rate_limited=True,
+        errors=(409, 422, 429),
+        parameters=(IDEMPOTENCY_KEY_PARAMETER,),
+    ),
+    RouteSpec(
+        method="POST",
+        path="/v1/accounts/verify",
+        handler=verify_email,
+        operation_id="verifyEmail",
+        summary="Confirm an email address with the token from the mail",
+        tag="accounts",
+        request_schema=VERIFY_SCHEMA,
+        response_status=204,
+        errors=(400, 422),
+        reason_status={"invalid_token": 400},
+    ),
+)

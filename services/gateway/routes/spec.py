@@ -1,0 +1,135 @@
+"""The route-spec structure: one declaration registers an aiohttp route and documents it.
+
+A :class:`RouteSpec` names the method, path template, handler, OpenAPI operation and the
+gateway's duties for that route (rate limit, authentication, body schema, how reasons map to
+statuses). :func:`register` wraps the handler with those duties, so a handler only converts
+JSON to proto and back.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+from aiohttp import web
+
+from services.common.tokens import AUTHORIZATION_METADATA, Principal
+from services.gateway.appkeys import CLIENTS, LIMITER, SETTINGS, VERIFIER
+from services.gateway.authn import authenticate
+from services.gateway.clients import ServiceClients
+from services.gateway.config import GatewaySettings
+from services.gateway.errors import ProblemError, problem_from_rpc_error
+from services.gateway.validation import Schema, read_json
+
+
+@dataclass(frozen=True)
+class Call:
+    """One HTTP request as a handler sees it, after the route's checks passed."""
+
+    request: web.Request
+    body: dict[str, Any]
+    principal: Principal | None
+    authorization: str | None
+
+    @property
+    def clients(self) -> ServiceClients:
+        return self.request.app[CLIENTS]
+
+    @property
+    def settings(self) -> GatewaySettings:
+        return self.request.app[SETTINGS]
+
+    def metadata(self) -> tuple[tuple[str, str], ...]:
+        """gRPC metadata for the call: the caller's token (the request id is added for all)."""
+        if self.authorization is None:
+            return ()
+        return ((AUTHORIZATION_METADATA, self.authorization),)
+
+    @property
+    def user_agent(self) -> str:
+        # Bounded: it is stored with the session and shown in the session list.
+        return self.request.headers.get("User-Agent", "")[:512]
+
+
+Handler = Callable[[Call], Awaitable[web.StreamResponse]]
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    """A route and its documentation."""
+
+    method: str
+    path: str
+    handler: Handler
+    operation_id: str
+    summary: str
+    tag: str
+    response_status: int = 200
+    response_schema: Schema | None = None
+    response_content_type: str = "application/json"
+    request_schema: Schema | None = None
+    auth: bool = False
+    roles: frozenset[str] | None = None
+    rate_limited: bool = False
+    errors: Sequence[int] = ()
+    reason_status: Mapping[str, int] = field(default_factory=dict)
+    parameters: Sequence[Mapping[str, Any]] = ()
+
+
+def json_response(data: Any, status: int = 200) -> web.Response:
+    """A JSON body with the right content type."""
+    return web.Response(
+        status=status,
+        body=json.dumps(data, ensure_ascii=False).encode(),
+        content_type="application/json",
+    )
+
+
+def empty_response(status: int = 204) -> web.Response:
+    """No body (204, or 202 where the work continues elsewhere)."""
+    return web.Response(status=status)
+
+
+def _client_key(request: web.Request) -> str:
+    # The transport peer: the gateway terminates TLS itself, so no proxy header is trusted.
+    return request.remote or "unknown"
+
+
+def _wrap(spec: RouteSpec) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def handle(request: web.Request) -> web.StreamResponse:
+        app = request.app
+        if spec.rate_limited:
+            decision = app[LIMITER].hit(_client_key(request))
+            if not decision.allowed:
+                raise ProblemError(
+                    429,
+                    "rate_limited",
+                    headers={"Retry-After": str(decision.retry_after_seconds)},
+                )
+        principal: Principal | None = None
+        authorization: str | None = None
+        if spec.auth:
+            principal, authorization = authenticate(request, app[VERIFIER])
+            if spec.roles is not None and principal.role not in spec.roles:
+                raise ProblemError(403, "forbidden")
+        body: dict[str, Any] = {}
+        if spec.request_schema is not None:
+            body = await read_json(request, spec.request_schema, app[SETTINGS].max_body_bytes)
+        try:
+            return await spec.handler(Call(request, body, principal, authorization))
+        except grpc.aio.AioRpcError as error:
+            raise problem_from_rpc_error(error, spec.reason_status) from None
+
+    return handle
+
+
+def register(app: web.Application, specs: Iterable[RouteSpec]) -> None:
+    """Adds every spec's route; GET routes answer HEAD too (RFC 9110)."""
+    for spec in specs:
+        if spec.method == "GET":
+            app.router.add_get(spec.path, _wrap(spec), name=spec.operation_id)
+        else:
+            app.router.add_route(spec.method, spec.path, _wrap(spec), name=spec.operation_id)

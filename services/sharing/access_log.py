@@ -1,0 +1,169 @@
+"""The owner's access log: append-only entries per resource, newest first.
+
+The runtime role may only insert (the migration revokes UPDATE and DELETE); a resource's log
+is erased with the resource through ``purge_access_log``, which refuses while it has an owner.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+import asyncpg
+
+from services.sharing.permissions import Permission
+from services.sharing.tuples import ResourceRef
+
+# Repeated views of one resource by one actor within this window make one entry.
+VIEW_COALESCE_WINDOW = timedelta(hours=1)
+
+
+class Action(StrEnum):
+    """What happened."""
+
+    INVITED = "invited"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    REVOKED = "revoked"
+    LEFT = "left"
+    EXPIRED = "expired"
+    VIEWED = "viewed"
+    CHANGED = "changed"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One log entry."""
+
+    id: int
+    at: datetime
+    actor_id: uuid.UUID | None
+    actor_email: str
+    action: Action
+    grant_id: uuid.UUID | None
+
+
+async def record(
+    connection: asyncpg.Connection,
+    resource: ResourceRef,
+    action: Action,
+    *,
+    at: datetime,
+    actor_id: uuid.UUID | None,
+    actor_email: str = "",
+    grant_id: uuid.UUID | None = None,
+) -> None:
+    """Appends an entry."""
+    await connection.execute(
+        """
+        INSERT INTO access_log (resource_type, resource_id, at, actor_id, actor_email, action,
+                                grant_id)
+        VALUES ($1, $2, $3, $4, $5, $6, $7)
+        """,
+        resource.type,
+        resource.id,
+        at,
+        actor_id,
+        actor_email,
+        action.value,
+        grant_id,
+    )
+
+
+async def record_use(
+    connection: asyncpg.Connection,
+    resource: ResourceRef,
+    permission: Permission,
+    *,
+    at: datetime,
+    actor_id: uuid.UUID,
+    grant_id: uuid.UUID | None,
+) -> None:
+    """Logs a non-owner's allowed read (coalesced per hour) or change (always)."""
+    if permission is Permission.READ:
+        # The guarded upsert moves the mark only when the last logged view is an hour old;
+        # concurrent checks wait on the row lock and see the moved mark, so one entry wins.
+        await connection.execute(
+            """
+            WITH mark AS (
+                INSERT INTO view_marks (actor_id, resource_type, resource_id, logged_at)
+                VALUES ($1, $2, $3, $4)
+                ON CONFLICT (actor_id, resource_type, resource_id) DO UPDATE
+                   SET logged_at = EXCLUDED.logged_at
+                 WHERE view_marks.logged_at <= EXCLUDED.logged_at - $6::interval
+                RETURNING 1
+            )
+            INSERT INTO access_log (resource_type, resource_id, at, actor_id, actor_email,
+                                    action, grant_id)
+            SELECT $2, $3, $4, $1, coalesce(
+                       (SELECT grantee_email FROM grants WHERE id = $5), ''), 'viewed', $5
+              FROM mark
+            """,
+            actor_id,
+            resource.type,
+            resource.id,
+            at,
+            grant_id,
+            VIEW_COALESCE_WINDOW,
+        )
+    elif permission in (Permission.WRITE, Permission.DELETE):
+        await connection.execute(
+            """
+            INSERT INTO access_log (resource_type, resource_id, at, actor_id, actor_email,
+                                    action, grant_id)
+            VALUES ($2, $3, $4, $1,
+                    coalesce((SELECT grantee_email FROM grants WHERE id = $5), ''),
+                    'changed', $5)
+            """,
+            actor_id,
+            resource.type,
+            resource.id,
+            at,
+            grant_id,
+        )
+
+
+async def page(
+    connection: asyncpg.Connection,
+    resource: ResourceRef,
+    after: tuple[datetime, int] | None,
+    limit: int,
+) -> list[Entry]:
+    """Entries of a resource, newest first, after the (at, id) key."""
+    rows = await connection.fetch(
+        """
+        SELECT id, at, actor_id, actor_email, action, grant_id FROM access_log
+         WHERE resource_type = $1 AND resource_id = $2
+           AND ($3::timestamptz IS NULL OR (at, id) < ($3::timestamptz, $4::bigint))
+         ORDER BY at DESC, id DESC
+         LIMIT $5
+        """,
+        resource.type,
+        resource.id,
+        after[0] if after else None,
+        after[1] if after else None,
+        limit,
+    )
+    return [
+        Entry(
+            id=row["id"],
+            at=row["at"],
+            actor_id=row["actor_id"],
+            actor_email=row["actor_email"],
+            action=Action(row["action"]),
+            grant_id=row["grant_id"],
+        )
+        for row in rows
+    ]
+
+
+async def purge(connection: asyncpg.Connection, resource: ResourceRef) -> None:
+    """Erases the log of a resource whose owner tuple is gone (see the migration)."""
+    await connection.execute(
+        "DELETE FROM view_marks WHERE resource_type = $1 AND resource_id = $2",
+        resource.type,
+        resource.id,
+    )
+    await connection.fetchval("SELECT purge_access_log($1, $2)", resource.type, resource.id)

@@ -1,0 +1,43 @@
+"""Settings of the sharing service, read once from the environment at start."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from email.utils import parseaddr
+from pathlib import Path
+
+from services.common.config import ConfigError, Env
+from services.common.outbox import SmtpSettings
+
+
+@dataclass(frozen=True)
+class SharingSettings:
+    """What the servicer and its mail worker need beyond the common settings."""
+
+    public_url: str
+    smtp: SmtpSettings
+    jwks_file: Path
+    jwt_issuer: str
+    jwt_audience: str
+    outbox_poll_seconds: float
+
+    @classmethod
+    def from_env(cls, env: Env) -> SharingSettings:
+        """Reads the TRACKCC_* variables; a bad value raises ConfigError naming it."""
+        public_url = env.url("TRACKCC_PUBLIC_URL", ("https", "http"), "https://localhost:8443")
+        mail_from = env.str("TRACKCC_MAIL_FROM", "TrackCC <no-reply@localhost>")
+        if "@" not in parseaddr(mail_from)[1]:
+            raise ConfigError("TRACKCC_MAIL_FROM", f"must be an email address, got {mail_from!r}")
+        return cls(
+            # Links are built from this alone, never from a request's Host header.
+            public_url=public_url.rstrip("/"),
+            smtp=SmtpSettings(
+                host=env.str("TRACKCC_SMTP_HOST", "127.0.0.1"),
+                port=env.int("TRACKCC_SMTP_PORT", 25, minimum=1, maximum=65535),
+                mail_from=mail_from,
+            ),
+            jwks_file=env.file("TRACKCC_JWT_JWKS_FILE"),
+            jwt_issuer=env.str("TRACKCC_JWT_ISSUER", "trackcc"),
+            jwt_audience=env.str("TRACKCC_JWT_AUDIENCE", "trackcc-api"),
+            outbox_poll_seconds=env.float("TRACKCC_SHARING_OUTBOX_POLL_SECONDS", 2.0, minimum=0.05),
+        )

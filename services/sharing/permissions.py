@@ -1,0 +1,113 @@
+"""The rule table: which relation gives which permission, and how a class grant reaches students.
+
+Everything that decides "allowed or not" reads these tables; the repository only fetches the
+candidate tuples (and turns the tables into SQL parameters for the list queries).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+class Relation(StrEnum):
+    """Relations a user can hold on a resource, strongest first."""
+
+    OWNER = "owner"
+    EDITOR = "editor"
+    VIEWER = "viewer"
+
+
+class Permission(StrEnum):
+    """What Check answers."""
+
+    READ = "read"
+    WRITE = "write"
+    SHARE = "share"
+    DELETE = "delete"
+
+
+ENROLLED_IN = "enrolled_in"
+CLASS = "class"
+STUDENT = "student"
+RESOURCE_TYPES = (CLASS, STUDENT)
+
+PERMISSIONS: dict[Relation, frozenset[Permission]] = {
+    Relation.OWNER: frozenset(Permission),
+    Relation.EDITOR: frozenset({Permission.READ, Permission.WRITE}),
+    Relation.VIEWER: frozenset({Permission.READ}),
+}
+
+_STRENGTH = {Relation.OWNER: 3, Relation.EDITOR: 2, Relation.VIEWER: 1}
+
+# What a relation on a class gives on each student enrolled in it. Owning a class is not
+# owning its students (a student may be owned by the teacher who enrolled it), so the class
+# owner reaches them as an editor: reads and changes, never deletes or shares them.
+THROUGH_CLASS: dict[Relation, Relation] = {
+    Relation.OWNER: Relation.EDITOR,
+    Relation.EDITOR: Relation.EDITOR,
+    Relation.VIEWER: Relation.VIEWER,
+}
+
+
+def allows(relation: Relation | None, permission: Permission) -> bool:
+    """Whether holding ``relation`` gives ``permission``."""
+    return relation is not None and permission in PERMISSIONS[relation]
+
+
+def is_active(expires_at: datetime | None, now: datetime) -> bool:
+    """A grant counts until its end: at ``expires_at`` itself it no longer does."""
+    return expires_at is None or expires_at > now
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A tuple that may give the user access: held directly or through a class."""
+
+    relation: Relation
+    through_class: bool
+    grant_id: str | None
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Access:
+    """The user's effective access to one resource."""
+
+    relation: Relation
+    grant_id: str | None
+
+    @property
+    def is_owner(self) -> bool:
+        return self.relation is Relation.OWNER
+
+
+def effective(candidates: Iterable[Candidate], now: datetime) -> Access | None:
+    """The strongest active relation among the candidates, or None."""
+    best: Access | None = None
+    for candidate in candidates:
+        if not is_active(candidate.expires_at, now):
+            continue
+        relation = (
+            THROUGH_CLASS[candidate.relation] if candidate.through_class else candidate.relation
+        )
+        if best is None or _STRENGTH[relation] > _STRENGTH[best.relation]:
+            best = Access(relation, candidate.grant_id)
+    return best
+
+
+def direct_relations_for(permission: Permission) -> list[str]:
+    """Relations held on the resource itself that give the permission."""
+    return [r.value for r in Relation if permission in PERMISSIONS[r]]
+
+
+def class_relations_for(permission: Permission) -> list[str]:
+    """Relations held on a class that give the permission on its enrolled students."""
+    return [r.value for r in Relation if permission in PERMISSIONS[THROUGH_CLASS[r]]]
+
+
+def strongest(relations: Iterable[Relation]) -> Relation | None:
+    """The strongest of several relations, or None for none."""
+    return max(relations, key=lambda r: _STRENGTH[r], default=None)

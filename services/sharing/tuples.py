@@ -1,0 +1,263 @@
+"""Repository of relation tuples: batched idempotent writes, Check's one query, the lists."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from services.sharing import permissions
+from services.sharing.permissions import Candidate, Permission, Relation
+
+_USER_RELATIONS = [r.value for r in Relation]
+
+
+@dataclass(frozen=True)
+class ResourceRef:
+    """A class or a student."""
+
+    type: str
+    id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class TupleRow:
+    """(resource, relation, subject); the subject is a class id for enrolled_in links."""
+
+    resource: ResourceRef
+    relation: str
+    subject_id: uuid.UUID
+
+
+def _columns(tuples: Sequence[TupleRow]) -> tuple[list[str], list[uuid.UUID], list[str], list[uuid.UUID]]:
+    return (
+        [t.resource.type for t in tuples],
+        [t.resource.id for t in tuples],
+        [t.relation for t in tuples],
+        [t.subject_id for t in tuples],
+    )
+
+
+async def write(connection: asyncpg.Connection, tuples: Sequence[TupleRow]) -> None:
+    """Writes tuples in one statement; existing ones stay as they are."""
+    if not tuples:
+        return
+    await connection.execute(
+        """
+        INSERT INTO relation_tuples (resource_type, resource_id, relation, subject_id)
+        SELECT * FROM unnest($1::text[], $2::uuid[], $3::text[], $4::uuid[])
+        ON CONFLICT DO NOTHING
+        """,
+        *_columns(tuples),
+    )
+
+
+async def delete(connection: asyncpg.Connection, tuples: Sequence[TupleRow]) -> None:
+    """Deletes tuples in one statement; missing ones are ignored."""
+    if not tuples:
+        return
+    await connection.execute(
+        """
+        DELETE FROM relation_tuples AS t
+         USING unnest($1::text[], $2::uuid[], $3::text[], $4::uuid[]) AS d(rt, rid, rel, sid)
+         WHERE t.resource_type = d.rt AND t.resource_id = d.rid
+           AND t.relation = d.rel AND t.subject_id = d.sid
+        """,
+        *_columns(tuples),
+    )
+
+
+async def delete_resource(connection: asyncpg.Connection, resource: ResourceRef) -> None:
+    """Every tuple of a resource, and the enrollment links that name it as the class."""
+    await connection.execute(
+        "DELETE FROM relation_tuples WHERE resource_type = $1 AND resource_id = $2",
+        resource.type,
+        resource.id,
+    )
+    if resource.type == permissions.CLASS:
+        await connection.execute(
+            "DELETE FROM relation_tuples WHERE subject_id = $1 AND resource_type = 'student'"
+            " AND relation = 'enrolled_in'",
+            resource.id,
+        )
+
+
+async def grant_tuple(
+    connection: asyncpg.Connection,
+    resource: ResourceRef,
+    relation: str,
+    user_id: uuid.UUID,
+    grant_id: uuid.UUID,
+    expires_at: datetime | None,
+) -> None:
+    """The tuple a grant gives; it carries the grant's id and end."""
+    await connection.execute(
+        """
+        INSERT INTO relation_tuples
+            (resource_type, resource_id, relation, subject_id, grant_id, expires_at)
+        VALUES ($1, $2, $3, $4, $5, $6)
+        ON CONFLICT (resource_type, resource_id, relation, subject_id) DO UPDATE
+           SET grant_id = EXCLUDED.grant_id, expires_at = EXCLUDED.expires_at
+         WHERE relation_tuples.grant_id IS NOT NULL
+        """,
+        resource.type,
+        resource.id,
+        relation,
+        user_id,
+        grant_id,
+        expires_at,
+    )
+
+
+async def candidates(
+    connection: asyncpg.Connection, user_id: uuid.UUID, resource: ResourceRef
+) -> list[Candidate]:
+    """The user's tuples on the resource and, for a student, on the classes it is enrolled in.
+
+    One statement of primary-key lookups: (type, id, relation, user) for the direct tuples,
+    (student, id, enrolled_in) for the classes, then (class, class id, relation, user).
+    """
+    rows = await connection.fetch(
+        """
+        SELECT relation, false AS through_class, grant_id, expires_at
+          FROM relation_tuples
+         WHERE resource_type = $2 AND resource_id = $3
+           AND relation = ANY($4::text[]) AND subject_id = $1
+        UNION ALL
+        SELECT c.relation, true, c.grant_id, c.expires_at
+          FROM relation_tuples AS e
+          JOIN relation_tuples AS c
+            ON c.resource_type = 'class' AND c.resource_id = e.subject_id
+           AND c.relation = ANY($4::text[]) AND c.subject_id = $1
+         WHERE $2 = 'student' AND e.resource_type = 'student' AND e.resource_id = $3
+           AND e.relation = 'enrolled_in'
+        """,
+        user_id,
+        resource.type,
+        resource.id,
+        _USER_RELATIONS,
+    )
+    return [
+        Candidate(
+            relation=Relation(row["relation"]),
+            through_class=row["through_class"],
+            grant_id=str(row["grant_id"]) if row["grant_id"] else None,
+            expires_at=row["expires_at"],
+        )
+        for row in rows
+    ]
+
+
+async def list_resources(
+    connection: asyncpg.Connection,
+    user_id: uuid.UUID,
+    resource_type: str,
+    permission: Permission,
+    now: datetime,
+    after: uuid.UUID | None,
+    limit: int,
+) -> list[tuple[uuid.UUID, Relation]]:
+    """Resources of a type on which the user has the permission, by id, after ``after``."""
+    rows = await connection.fetch(
+        """
+        WITH candidates AS (
+            SELECT resource_id, relation, false AS through_class
+              FROM relation_tuples
+             WHERE subject_id = $1 AND resource_type = $2 AND relation = ANY($3::text[])
+               AND (expires_at IS NULL OR expires_at > $5)
+               AND ($6::uuid IS NULL OR resource_id > $6::uuid)
+            UNION ALL
+            SELECT e.resource_id, c.relation, true
+              FROM relation_tuples AS c
+              JOIN relation_tuples AS e
+                ON e.subject_id = c.resource_id AND e.resource_type = 'student'
+               AND e.relation = 'enrolled_in'
+             WHERE $2 = 'student' AND c.subject_id = $1 AND c.resource_type = 'class'
+               AND c.relation = ANY($4::text[])
+               AND (c.expires_at IS NULL OR c.expires_at > $5)
+               AND ($6::uuid IS NULL OR e.resource_id > $6::uuid)
+        )
+        SELECT resource_id, array_agg(relation) AS relations,
+               array_agg(through_class) AS through
+          FROM candidates
+         GROUP BY resource_id
+         ORDER BY resource_id
+         LIMIT $7
+        """,
+        user_id,
+        resource_type,
+        permissions.direct_relations_for(permission),
+        permissions.class_relations_for(permission),
+        now,
+        after,
+        limit,
+    )
+    result: list[tuple[uuid.UUID, Relation]] = []
+    for row in rows:
+        access = permissions.effective(
+            (
+                Candidate(Relation(rel), through, None, None)
+                for rel, through in zip(row["relations"], row["through"], strict=True)
+            ),
+            now,
+        )
+        if access is not None:
+            result.append((row["resource_id"], access.relation))
+    return result
+
+
+async def list_subjects(
+    connection: asyncpg.Connection,
+    resource: ResourceRef,
+    now: datetime,
+    after: tuple[str, uuid.UUID] | None,
+    limit: int,
+) -> list[tuple[str, uuid.UUID]]:
+    """(relation, subject) pairs naming the resource, active ones only, in key order."""
+    rows = await connection.fetch(
+        """
+        SELECT relation, subject_id FROM relation_tuples
+         WHERE resource_type = $1 AND resource_id = $2
+           AND (expires_at IS NULL OR expires_at > $3)
+           AND ($4::text IS NULL OR (relation, subject_id) > ($4::text, $5::uuid))
+         ORDER BY relation, subject_id
+         LIMIT $6
+        """,
+        resource.type,
+        resource.id,
+        now,
+        after[0] if after else None,
+        after[1] if after else None,
+        limit,
+    )
+    return [(row["relation"], row["subject_id"]) for row in rows]
+
+
+async def owned_resources(connection: asyncpg.Connection, user_id: uuid.UUID) -> list[ResourceRef]:
+    """Every resource the user owns (purge)."""
+    rows = await connection.fetch(
+        "SELECT resource_type, resource_id FROM relation_tuples"
+        " WHERE subject_id = $1 AND relation = 'owner'",
+        user_id,
+    )
+    return [ResourceRef(row["resource_type"], row["resource_id"]) for row in rows]
+
+
+async def delete_subject(connection: asyncpg.Connection, user_id: uuid.UUID) -> None:
+    """Every tuple naming the user (purge)."""
+    await connection.execute(
+        "DELETE FROM relation_tuples WHERE subject_id = $1 AND relation = ANY($2::text[])",
+        user_id,
+        _USER_RELATIONS,
+    )
+
+
+async def delete_by_grant(connection: asyncpg.Connection, grant_ids: Sequence[uuid.UUID]) -> None:
+    """The tuples that grants gave."""
+    if grant_ids:
+        await connection.execute(
+            "DELETE FROM relation_tuples WHERE grant_id = ANY($1::uuid[])", list(grant_ids)
+        )

@@ -1,0 +1,90 @@
+"""The OpenAPI document and the registered routes describe exactly the same API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.support.gateway import RunningGateway
+
+# HEAD is answered for every GET route (RFC 9110) and is not a separate operation.
+IMPLIED_METHODS = {"HEAD"}
+
+
+async def _document(gateway: RunningGateway) -> dict[str, Any]:
+    async with gateway.http.get("/v1/openapi.json") as response:
+        assert response.status == 200
+        document: dict[str, Any] = await response.json()
+    return document
+
+
+def _registered(gateway: RunningGateway) -> set[tuple[str, str]]:
+    routes: set[tuple[str, str]] = set()
+    for route in gateway.app.router.routes():
+        resource = route.resource
+        assert resource is not None
+        if route.method not in IMPLIED_METHODS:
+            routes.add((route.method, resource.canonical))
+    return routes
+
+
+async def test_every_route_is_documented_and_every_operation_is_routed(
+    gateway: RunningGateway,
+) -> None:
+    document = await _document(gateway)
+    documented = {
+        (method.upper(), path)
+        for path, operations in document["paths"].items()
+        for method in operations
+    }
+    registered = _registered(gateway)
+    assert registered - documented == set(), "routes missing from the OpenAPI document"
+    assert documented - registered == set(), "documented operations without a route"
+
+
+async def test_document_is_openapi_3_1_with_unique_operation_ids(gateway: RunningGateway) -> None:
+    document = await _document(gateway)
+    assert document["openapi"].startswith("3.1")
+    ids = [op["operationId"] for ops in document["paths"].values() for op in ops.values()]
+    assert len(ids) == len(set(ids))
+
+
+async def test_request_schemas_reject_unknown_fields(gateway: RunningGateway) -> None:
+    document = await _document(gateway)
+    bodies = [
+        op["requestBody"]["content"]["application/json"]["schema"]
+        for ops in document["paths"].values()
+        for op in ops.values()
+        if "requestBody" in op
+    ]
+    assert bodies
+    assert all(schema["additionalProperties"] is False for schema in bodies)
+
+
+async def test_contract_routes_are_present(gateway: RunningGateway) -> None:
+    paths = (await _document(gateway))["paths"]
+    expected = {
+        ("post", "/v1/accounts"),
+        ("post", "/v1/accounts/verify"),
+        ("post", "/v1/sessions"),
+        ("post", "/v1/sessions/refresh"),
+        ("get", "/v1/sessions"),
+        ("delete", "/v1/sessions/current"),
+        ("delete", "/v1/sessions/{id}"),
+        ("delete", "/v1/sessions"),
+        ("post", "/v1/password/forgot"),
+        ("post", "/v1/password/reset"),
+        ("get", "/v1/me"),
+        ("patch", "/v1/me"),
+        ("post", "/v1/me/password"),
+        ("post", "/v1/me/email"),
+        ("delete", "/v1/me"),
+        ("get", "/.well-known/jwks.json"),
+        ("get", "/v1/admin/accounts"),
+        ("post", "/v1/admin/accounts/{id}/unlock"),
+        ("get", "/v1/admin/unlock-requests"),
+        ("post", "/v1/unlock-requests"),
+        ("get", "/healthz"),
+        ("get", "/readyz"),
+        ("get", "/robots.txt"),
+    }
+    assert {(m, p) for p, ops in paths.items() for m in ops} >= expected
