@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import uuid
+from datetime import datetime
 
 from services.common.errors import InvalidArgument
 
@@ -37,9 +39,45 @@ def decode_token(token: str, parts: int) -> list[str] | None:
     except (ValueError, binascii.Error):
         keys = None
     if not isinstance(keys, list) or len(keys) != parts or not all(isinstance(k, str) for k in keys):
-        raise InvalidArgument(
-            "page_token is not valid",
-            reason="invalid_page_token",
-            field_violations=[("page_token", "not a token from this list")],
-        )
+        raise bad_token()
     return keys
+
+
+def time_key(token: str) -> tuple[datetime, str] | None:
+    """A (time, id) key from a token of a newest-first or oldest-first list."""
+    keys = decode_token(token, 2)
+    if keys is None:
+        return None
+    try:
+        at = datetime.fromisoformat(keys[0])
+    except ValueError:
+        raise bad_token() from None
+    return at, keys[1]
+
+
+def time_token(at: datetime, key: str) -> str:
+    """The token resuming after (at, key)."""
+    return encode_token(at.isoformat(), key)
+
+
+def bad_token() -> InvalidArgument:
+    """The error for a token this list did not issue."""
+    return InvalidArgument(
+        "page_token is not valid",
+        reason="invalid_page_token",
+        field_violations=[("page_token", "not a token from this list")],
+    )
+
+
+def token_uuid(value: str) -> uuid.UUID:
+    """A UUID sort key from a token."""
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise bad_token() from None
+
+
+def time_uuid_key(token: str) -> tuple[datetime, uuid.UUID] | None:
+    """A (time, UUID) key from a token."""
+    key = time_key(token)
+    return (key[0], token_uuid(key[1])) if key else None

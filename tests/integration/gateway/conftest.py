@@ -16,8 +16,13 @@ from services.roster.service import DEFINITION as ROSTER
 from services.sharing.service import DEFINITION as SHARING
 from tests.support.gateway import RunningGateway, gateway_env, running_gateway
 from tests.support.postgres import TestDatabase, create_test_database
-from tests.support.services import JwtKeys, StartedService, make_jwt_keys, service_env
-from tests.support.services import started_service
+from tests.support.services import (
+    JwtKeys,
+    StartedService,
+    make_jwt_keys,
+    service_env,
+    started_service,
+)
 
 
 @dataclass(frozen=True)
@@ -62,9 +67,9 @@ async def gateway(backends: Backends, pki: DevPki) -> AsyncIterator[RunningGatew
         yield running
 
 
-async def wait_ready(gateway: RunningGateway, timeout: float = 15.0) -> None:
+async def wait_ready(gateway: RunningGateway, within_seconds: float = 15.0) -> None:
     """Polls /readyz until the services report SERVING (their readiness loop starts NOT_SERVING)."""
-    async with asyncio.timeout(timeout):
+    async with asyncio.timeout(within_seconds):
         while True:
             async with gateway.http.get("/readyz") as response:
                 if response.status == 200:

@@ -117,7 +117,7 @@ async def test_wrong_password_is_401_invalid_credentials(gateway: RunningGateway
         await problem_of(response, 401, "invalid_credentials")
 
 
-async def test_signed_in_route_not_built_yet_is_501(gateway: RunningGateway) -> None:
+async def test_session_list_checks_page_size(gateway: RunningGateway) -> None:
     email = _email()
     await _sign_up(gateway, email)
     tokens = await _sign_in(gateway, email)

@@ -22,7 +22,7 @@ async def test_calls_past_the_limit_are_429_with_retry_after(
         for _ in range(2):
             async with gateway.http.post("/v1/sessions", json=body) as response:
                 assert response.status == 401
-        # The limit is shared by the limited routes: a sign-up counts too.
+        # The limit is shared by the limited routes: forgot-password counts too.
         async with gateway.http.post("/v1/password/forgot", json={"email": "a@b.org"}) as response:
             assert response.status != 429
         async with gateway.http.post("/v1/sessions", json=body) as response:

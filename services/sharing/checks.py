@@ -1,0 +1,45 @@
+"""Check: a user's effective access to a resource, and the log entry a non-owner's use makes."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import asyncpg
+
+from services.sharing import access_log, permissions, tuples
+from services.sharing.permissions import Access, Permission
+from services.sharing.tuples import ResourceRef
+
+
+async def access_of(
+    connection: asyncpg.Connection, user_id: uuid.UUID, resource: ResourceRef, now: datetime
+) -> Access | None:
+    """The strongest active relation the user holds, directly or through a class."""
+    return permissions.effective(await tuples.candidates(connection, user_id, resource), now)
+
+
+async def check(
+    connection: asyncpg.Connection,
+    user_id: uuid.UUID,
+    resource: ResourceRef,
+    permission: Permission,
+    now: datetime,
+) -> tuple[bool, Access | None]:
+    """Whether the permission is allowed; an allowed read or change by a non-owner is logged.
+
+    Logging here, where the decision is made, means every read or change that roster lets
+    through appears in the owner's log without roster having to remember to report it.
+    """
+    access = await access_of(connection, user_id, resource, now)
+    allowed = permissions.allows(access.relation if access else None, permission)
+    if allowed and access is not None and not access.is_owner:
+        await access_log.record_use(
+            connection,
+            resource,
+            permission,
+            at=now,
+            actor_id=user_id,
+            grant_id=uuid.UUID(access.grant_id) if access.grant_id else None,
+        )
+    return allowed, access

@@ -1,0 +1,29 @@
+"""Removal of a deleted resource or a deleted account from the sharing schema; idempotent."""
+
+from __future__ import annotations
+
+import uuid
+
+import asyncpg
+
+from services.sharing import access_log, grants, invitations, tuples
+from services.sharing.tuples import ResourceRef
+
+
+async def purge_resource(connection: asyncpg.Connection, resource: ResourceRef) -> None:
+    """Tuples, grants, invitations and the access log of a resource (call in a transaction)."""
+    await tuples.delete_resource(connection, resource)
+    await grants.delete_for_resource(connection, resource)
+    await invitations.delete_for_resource(connection, resource)
+    # Last: the log function refuses while an owner tuple exists, and it no longer does.
+    await access_log.purge(connection, resource)
+
+
+async def purge_user(connection: asyncpg.Connection, user_id: uuid.UUID, email: str) -> None:
+    """Everything of a user, as owner (with the resources) and as grantee or invitee."""
+    for resource in await tuples.owned_resources(connection, user_id):
+        await purge_resource(connection, resource)
+    await tuples.delete_subject(connection, user_id)
+    await grants.delete_for_grantee(connection, user_id)
+    await invitations.delete_for_user(connection, user_id, email.strip().lower())
+    await connection.execute("DELETE FROM view_marks WHERE actor_id = $1", user_id)

@@ -1,0 +1,87 @@
+"""What every part of the servicer shares: its dependencies and the caller checks."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+import grpc
+
+from services.common.errors import NotFound, PermissionDenied, Unauthenticated
+from services.common.tokens import Principal, TokenVerifier, principal_from_context
+from services.sharing import checks, permissions
+from services.sharing.callers import GATEWAY, require_caller
+from services.sharing.permissions import Access, Permission
+from services.sharing.tuples import ResourceRef
+
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class Deps:
+    """Injected into the servicer: tests pass a fixed clock and drive the mail worker."""
+
+    pool: asyncpg.Pool
+    verifier: TokenVerifier
+    clock: Clock
+    public_url: str
+    # Called after a transaction that enqueued mail has committed (wakes the outbox worker).
+    mail_enqueued: Callable[[], None]
+
+
+@dataclass(frozen=True)
+class User:
+    """The end user of a call, from the forwarded access token only."""
+
+    principal: Principal
+    id: uuid.UUID
+
+    @property
+    def email(self) -> str:
+        return self.principal.email.strip().lower()
+
+
+class RpcBase:
+    """Holds the dependencies; the RPC groups are mixins of this."""
+
+    def __init__(self, deps: Deps) -> None:
+        self._deps = deps
+
+    def _now(self) -> datetime:
+        return self._deps.clock()
+
+    def _user(self, context: grpc.aio.ServicerContext) -> User:
+        """The user of a user-facing call; such calls come through the gateway only."""
+        require_caller(context, GATEWAY)
+        principal = principal_from_context(context, self._deps.verifier)
+        try:
+            user_id = uuid.UUID(principal.user_id)
+        except ValueError:
+            raise Unauthenticated("invalid access token", reason="invalid_token") from None
+        return User(principal, user_id)
+
+
+def not_found(what: str = "resource") -> NotFound:
+    """The one answer for "does not exist" and "you may not see it"."""
+    return NotFound(f"{what} not found")
+
+
+async def require_share(
+    connection: asyncpg.Connection,
+    user_id: uuid.UUID,
+    resource: ResourceRef,
+    now: datetime,
+    *,
+    readers_get_403: bool,
+) -> Access:
+    """The caller's access if it includes share (the owner's); else NOT_FOUND, or 403 for a
+    caller who can see the resource where the API says so (invite, resend, revoke)."""
+    access = await checks.access_of(connection, user_id, resource, now)
+    if access is not None and permissions.allows(access.relation, Permission.SHARE):
+        return access
+    if access is not None and readers_get_403:
+        raise PermissionDenied("only the owner may share this", reason="not_owner")
+    raise not_found()

@@ -1,0 +1,66 @@
+"""Settings: defaults, and errors that name the variable."""
+
+from __future__ import annotations
+
+import ssl
+from pathlib import Path
+
+import pytest
+
+from services.common.config import ConfigError, Env
+from services.common.devcerts import ensure_dev_pki
+from services.gateway.config import GatewaySettings
+from services.gateway.server import https_context
+
+
+def _env(tmp_path: Path, **extra: str) -> Env:
+    pki = ensure_dev_pki(tmp_path / "tls", ("gateway",))
+    leaf = pki.leaf("gateway")
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text('{"keys": []}')
+    values = {
+        "TRACKCC_GATEWAY_HTTPS_CERT": str(leaf.cert),
+        "TRACKCC_GATEWAY_HTTPS_KEY": str(leaf.key),
+        "TRACKCC_GATEWAY_TLS_CERT": str(leaf.cert),
+        "TRACKCC_GATEWAY_TLS_KEY": str(leaf.key),
+        "TRACKCC_GATEWAY_TLS_CA": str(leaf.ca),
+        "TRACKCC_JWT_JWKS_FILE": str(jwks),
+    }
+    values.update(extra)
+    return Env(values)
+
+
+def test_defaults(tmp_path: Path) -> None:
+    settings = GatewaySettings.from_env(_env(tmp_path))
+    assert settings.listen == ("127.0.0.1", 8443)
+    assert settings.metrics_listen == ("127.0.0.1", 9464)
+    assert settings.auth_target == "localhost:50051"
+    assert settings.roster_target == "localhost:50052"
+    assert settings.sharing_target == "localhost:50053"
+    assert settings.grpc_timeout_seconds == 5.0
+    assert settings.max_body_bytes == 65536
+    assert settings.rate_limit_per_minute == 30
+    assert settings.public_url == "https://localhost:8443"
+    assert (settings.jwt_issuer, settings.jwt_audience) == ("trackcc", "trackcc-api")
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("TRACKCC_GATEWAY_LISTEN", "nonsense"),
+        ("TRACKCC_GATEWAY_ROSTER_TARGET", "roster"),
+        ("TRACKCC_RATE_LIMIT_PER_MINUTE", "lots"),
+        ("TRACKCC_PUBLIC_URL", "http://plain.example"),
+        ("TRACKCC_JWT_JWKS_FILE", "/no/such/file"),
+    ],
+)
+def test_bad_value_names_the_variable(tmp_path: Path, name: str, value: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        GatewaySettings.from_env(_env(tmp_path, **{name: value}))
+    assert raised.value.name == name
+
+
+def test_https_context_allows_tls_1_2_and_up_only(tmp_path: Path) -> None:
+    context = https_context(GatewaySettings.from_env(_env(tmp_path)))
+    assert context.minimum_version == ssl.TLSVersion.TLSv1_2
+    assert context.maximum_version in (ssl.TLSVersion.MAXIMUM_SUPPORTED, ssl.TLSVersion.TLSv1_3)

@@ -1,0 +1,52 @@
+"""Unexpected failures answer problem+json with the security headers, never a traceback."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+from prometheus_client import CollectorRegistry
+
+from services.gateway.middlewares import (
+    SECURITY_HEADERS,
+    add_security_headers,
+    error_middleware,
+    make_observe_middleware,
+    request_id_middleware,
+)
+
+
+async def _crash(request: web.Request) -> web.Response:
+    raise RuntimeError("database password is hunter2")
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[TestClient[web.Request, web.Application]]:
+    app = web.Application(
+        middlewares=[
+            request_id_middleware,
+            make_observe_middleware(CollectorRegistry()),
+            error_middleware,
+        ]
+    )
+    app.router.add_get("/crash", _crash)
+    app.on_response_prepare.append(add_security_headers)
+    async with TestClient(TestServer(app)) as test_client:
+        yield test_client
+
+
+async def test_unhandled_exception_is_500_problem_without_details(
+    client: TestClient[web.Request, web.Application],
+) -> None:
+    async with client.get("/crash", headers={"X-Request-Id": "r-1"}) as response:
+        assert response.status == 500
+        assert response.content_type == "application/problem+json"
+        text = await response.text()
+        for name, value in SECURITY_HEADERS.items():
+            assert response.headers[name] == value
+        assert response.headers["X-Request-Id"] == "r-1"
+    assert "hunter2" not in text
+    assert "Traceback" not in text
+    assert '"code": "internal"' in text
