@@ -39,10 +39,12 @@ class Account:
 
 @dataclass(frozen=True)
 class Credentials:
-    """What sign-in needs to check a password."""
+    """What a password check needs, and whether the account may sign in at all."""
 
     account_id: uuid.UUID
+    email: str
     password_hash: str
+    locked: bool
 
 
 def account_from_row(row: asyncpg.Record) -> Account:
@@ -88,30 +90,40 @@ async def insert_account(
 
 
 async def find_credentials(connection: DbConnection, email: str) -> Credentials | None:
-    """The password hash of the account with this normalized email, if there is one."""
-    row = await connection.fetchrow(
-        "SELECT id, password_hash FROM accounts WHERE lower(email) = lower($1)", email
-    )
-    if row is None:
-        return None
-    return Credentials(account_id=row["id"], password_hash=row["password_hash"])
+    """The credentials of the account with this normalized email, if it can sign in.
 
-
-async def record_failed_sign_in(connection: DbConnection, account_id: uuid.UUID) -> int:
-    """Counts one failed sign-in atomically; returns the new consecutive count.
-
-    One UPDATE with the increment in SQL: parallel attempts each add one, none is lost.
+    An account whose deletion was requested is treated as absent: it stops signing in at
+    once, with the answers and the timing of an unknown address.
     """
-    count = await connection.fetchval(
+    row = await connection.fetchrow(
         """
-        UPDATE accounts
-        SET failed_attempts = failed_attempts + 1, updated_at = now()
-        WHERE id = $1
-        RETURNING failed_attempts
+        SELECT id, email, password_hash, locked_at IS NOT NULL AS locked FROM accounts
+        WHERE lower(email) = lower($1) AND deletion_requested_at IS NULL
+        """,
+        email,
+    )
+    return None if row is None else _credentials(row)
+
+
+async def credentials_of(connection: DbConnection, account_id: uuid.UUID) -> Credentials | None:
+    """The credentials of a signed-in account (password change, email change, deletion)."""
+    row = await connection.fetchrow(
+        """
+        SELECT id, email, password_hash, locked_at IS NOT NULL AS locked FROM accounts
+        WHERE id = $1 AND deletion_requested_at IS NULL
         """,
         account_id,
     )
-    return int(count or 0)
+    return None if row is None else _credentials(row)
+
+
+def _credentials(row: asyncpg.Record) -> Credentials:
+    return Credentials(
+        account_id=row["id"],
+        email=row["email"],
+        password_hash=row["password_hash"],
+        locked=row["locked"],
+    )
 
 
 async def record_successful_sign_in(
@@ -122,8 +134,10 @@ async def record_successful_sign_in(
 ) -> Account | None:
     """Resets the failure count and stores ``new_hash`` (a rehash) when given.
 
-    The rehash is applied only if the stored hash is still the one just verified, so a
-    password change that landed in between is never overwritten. None: the account is gone.
+    Guarded by ``locked_at IS NULL``: a right password checked while a parallel attempt
+    locked the account changes nothing and gets None, like a deleted account. The rehash
+    is applied only if the stored hash is still the one just verified, so a password
+    change that landed in between is never overwritten.
     """
     row = await connection.fetchrow(
         f"""
@@ -134,7 +148,7 @@ async def record_successful_sign_in(
                 ELSE password_hash
             END,
             updated_at = now()
-        WHERE id = $1
+        WHERE id = $1 AND locked_at IS NULL AND deletion_requested_at IS NULL
         RETURNING {ACCOUNT_COLUMNS}
         """,
         account_id,
@@ -142,3 +156,36 @@ async def record_successful_sign_in(
         new_hash,
     )
     return None if row is None else account_from_row(row)
+
+
+async def set_password(
+    connection: DbConnection, account_id: uuid.UUID, password_hash: str, now: dt.datetime
+) -> Account | None:
+    """Stores a new hash; leaves the failure count and the lock alone (a reset never unlocks)."""
+    row = await connection.fetchrow(
+        f"""
+        UPDATE accounts SET password_hash = $2, updated_at = $3
+        WHERE id = $1 AND deletion_requested_at IS NULL
+        RETURNING {ACCOUNT_COLUMNS}
+        """,
+        account_id,
+        password_hash,
+        now,
+    )
+    return None if row is None else account_from_row(row)
+
+
+async def get_account(connection: DbConnection, account_id: uuid.UUID) -> Account | None:
+    """An account by id."""
+    row = await connection.fetchrow(
+        f"SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = $1", account_id
+    )
+    return None if row is None else account_from_row(row)
+
+
+async def email_taken(connection: DbConnection, email: str) -> bool:
+    """Whether an account (any letter case) has this address."""
+    taken = await connection.fetchval(
+        "SELECT true FROM accounts WHERE lower(email) = lower($1)", email
+    )
+    return bool(taken)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 from dataclasses import dataclass
+from email.utils import parseaddr
 from pathlib import Path
 
 from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
 
 from services.common.config import ConfigError, Env
+from services.common.outbox import SmtpSettings
 from services.common.tokens import SigningKey, load_signing_keys
 
 KEYS_DIR = "TRACKCC_AUTH_JWT_KEYS_DIR"
@@ -16,6 +21,11 @@ ISSUER = "TRACKCC_JWT_ISSUER"
 AUDIENCE = "TRACKCC_JWT_AUDIENCE"
 ACCESS_TOKEN_TTL = "TRACKCC_AUTH_ACCESS_TOKEN_TTL_SECONDS"
 HASH_CONCURRENCY = "TRACKCC_AUTH_HASH_CONCURRENCY"
+SESSION_IDLE_DAYS = "TRACKCC_AUTH_SESSION_IDLE_DAYS"
+SESSION_MAX_DAYS = "TRACKCC_AUTH_SESSION_MAX_DAYS"
+EMAIL_HMAC_KEY = "TRACKCC_AUTH_EMAIL_HMAC_KEY"
+PUBLIC_URL = "TRACKCC_PUBLIC_URL"
+MAIL_FROM = "TRACKCC_MAIL_FROM"
 
 # API.md: access tokens live at most 15 minutes, so a revoked session's token dies soon.
 MAX_ACCESS_TOKEN_TTL_SECONDS = 900
@@ -31,6 +41,21 @@ class AuthSettings:
     audience: str
     access_token_ttl_seconds: int
     hash_concurrency: int
+    # NIST SP 800-63B (section 4.2.3, AAL1 reauthentication) allows 30 days between
+    # authentications; API.md reads that as 30 days idle and caps a session at 90 days.
+    session_idle: dt.timedelta
+    session_max: dt.timedelta
+    # Key of the HMAC that names unknown emails in the lockout table (lockout.py says why).
+    email_hmac_key: bytes
+    # Every link in a mail is built from this alone, never from a request's Host header.
+    public_url: str
+    smtp: SmtpSettings
+    outbox_enabled: bool
+    outbox_poll_seconds: float
+    roster_target: str
+    sharing_target: str
+    deletion_worker_enabled: bool
+    deletion_poll_seconds: float
 
     @classmethod
     def from_env(cls, env: Env) -> AuthSettings:
@@ -53,7 +78,50 @@ class AuthSettings:
             # Each concurrent argon2id hash holds 19 MiB and one core; the cap keeps a
             # sign-in flood from starving everything else on a small machine.
             hash_concurrency=env.int(HASH_CONCURRENCY, 2, minimum=1, maximum=64),
+            session_idle=dt.timedelta(days=env.int(SESSION_IDLE_DAYS, 30, minimum=1, maximum=30)),
+            session_max=dt.timedelta(days=env.int(SESSION_MAX_DAYS, 90, minimum=1, maximum=365)),
+            email_hmac_key=_email_hmac_key(env, keys),
+            public_url=env.url(PUBLIC_URL, ("https", "http"), "https://localhost:8443").rstrip("/"),
+            smtp=SmtpSettings(
+                host=env.str("TRACKCC_SMTP_HOST", "127.0.0.1"),
+                port=env.int("TRACKCC_SMTP_PORT", 25, minimum=1, maximum=65535),
+                mail_from=_mail_from(env),
+            ),
+            outbox_enabled=env.bool("TRACKCC_AUTH_OUTBOX_ENABLED", True),
+            outbox_poll_seconds=env.float("TRACKCC_AUTH_OUTBOX_POLL_SECONDS", 2.0, minimum=0.05),
+            roster_target=env.str("TRACKCC_AUTH_ROSTER_TARGET", "localhost:50052"),
+            sharing_target=env.str("TRACKCC_AUTH_SHARING_TARGET", "localhost:50053"),
+            deletion_worker_enabled=env.bool("TRACKCC_AUTH_DELETION_WORKER_ENABLED", True),
+            deletion_poll_seconds=env.float(
+                "TRACKCC_AUTH_DELETION_POLL_SECONDS", 5.0, minimum=0.05
+            ),
         )
+
+
+def _mail_from(env: Env) -> str:
+    mail_from = env.str(MAIL_FROM, "TrackCC <no-reply@localhost>")
+    if "@" not in parseaddr(mail_from)[1]:
+        raise ConfigError(MAIL_FROM, f"must be an email address, got {mail_from!r}")
+    return mail_from
+
+
+def _email_hmac_key(env: Env, keys: list[SigningKey]) -> bytes:
+    """The configured key (hex, at least 32 bytes), else one derived from the oldest
+    signing key, so the local stack needs no extra secret. Rotating that key away only
+    resets the counters of unknown emails."""
+    configured = env.optional_str(EMAIL_HMAC_KEY)
+    if configured is not None:
+        try:
+            key = bytes.fromhex(configured)
+        except ValueError:
+            raise ConfigError(EMAIL_HMAC_KEY, "must be hex") from None
+        if len(key) < 32:
+            raise ConfigError(EMAIL_HMAC_KEY, "must hold at least 32 bytes")
+        return key
+    raw = keys[0].private_key.private_bytes(
+        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+    )
+    return hashlib.sha256(b"trackcc unknown-email hmac v1\0" + raw).digest()
 
 
 def _read_signing_keys(env: Env) -> list[SigningKey]:

@@ -32,14 +32,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
+from typing import TypeAlias
 
 import aiosmtplib
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 from prometheus_client import CollectorRegistry, Gauge
 
 logger = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+DbConnection: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
 
 
 def utc_now() -> datetime:
@@ -48,7 +51,7 @@ def utc_now() -> datetime:
 
 
 async def enqueue(
-    connection: asyncpg.Connection,
+    connection: DbConnection,
     *,
     recipient: str,
     subject: str,
@@ -92,7 +95,8 @@ class RetryPolicy:
     def delay(self, attempts: int) -> timedelta:
         """How long to wait after the ``attempts``-th failure."""
         exponent = min(max(attempts - 1, 0), 20)
-        return min(self.base * (2**exponent), self.cap)
+        delay: timedelta = min(self.base * (2**exponent), self.cap)
+        return delay
 
 
 @dataclass(frozen=True)
@@ -203,7 +207,7 @@ class OutboxWorker:
         self.pending.set(pending)
         return sent
 
-    async def _claim(self, connection: asyncpg.Connection, now: datetime) -> list[_Claimed]:
+    async def _claim(self, connection: DbConnection, now: datetime) -> list[_Claimed]:
         # Claiming pushes next_attempt_at out by the lease and commits at once, so no
         # transaction stays open while SMTP talks, and a sender that dies mid-way only
         # delays its rows by the lease.

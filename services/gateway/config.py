@@ -9,6 +9,8 @@ from services.common.config import Env
 from services.common.tls import TlsFiles
 
 PREFIX = "TRACKCC_GATEWAY"
+# API.md: a signed-out or revoked session's access token stops working within 60 s.
+MAX_SESSION_CACHE_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,9 @@ class GatewaySettings:
     public_url: str
     rate_limit_per_minute: int
     log_level: str
+    # How long auth's "this session is active" answer is trusted; the contract allows a
+    # revoked session's token to work for at most 60 s, so that is the ceiling.
+    session_cache_seconds: int = 30
 
     @classmethod
     def from_env(cls, env: Env) -> GatewaySettings:
@@ -55,6 +60,9 @@ class GatewaySettings:
             rate_limit_per_minute=env.int("TRACKCC_RATE_LIMIT_PER_MINUTE", 30, minimum=1),
             log_level=env.choice(
                 "TRACKCC_LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO"
+            ),
+            session_cache_seconds=env.int(
+                f"{PREFIX}_SESSION_CACHE_SECONDS", 30, minimum=0, maximum=MAX_SESSION_CACHE_SECONDS
             ),
         )
 

@@ -38,6 +38,9 @@ def main() -> None:
     except (ConfigError, StackError) as error:
         sys.stderr.write(f"trackcc: {error}\n")
         raise SystemExit(2 if isinstance(error, ConfigError) else 1) from None
+    except OSError as error:  # a port taken between the check and the bind, a full disk
+        sys.stderr.write(f"trackcc: {error}\n")
+        raise SystemExit(1) from None
     except KeyboardInterrupt:  # Ctrl-C before the signal handlers were installed
         raise SystemExit(130) from None
     raise SystemExit(code)

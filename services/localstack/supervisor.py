@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import os
 import signal
 import sys
@@ -78,6 +79,7 @@ class Supervisor:
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
             limit=_LINE_LIMIT,
         )
         self._width = max(self._width, len(spec.name))
@@ -106,8 +108,13 @@ class Supervisor:
                 log.write(line)
                 if self._echo is not None:
                     text = line.decode("utf-8", errors="replace").rstrip("\n")
-                    self._echo.write(f"{name:<{self._width}} | {text}\n")
-                    self._echo.flush()
+                    try:
+                        self._echo.write(f"{name:<{self._width}} | {text}\n")
+                        self._echo.flush()
+                    except (OSError, ValueError):
+                        # Our terminal or pipe went away; the log file still gets every line,
+                        # and the child must keep being drained or it would block on writes.
+                        self._echo = None
 
     async def first_exit(self) -> Child:
         """Waits until any child exits and returns it."""
@@ -142,6 +149,16 @@ class Supervisor:
             pump.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await pump
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    # Runs in the child between fork and exec. The children have sessions of their own, so
+    # if the supervisor itself is killed (SIGKILL, OOM) nothing else would ever stop them;
+    # the kernel sends them SIGTERM instead, which they handle as a normal shutdown.
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> None:

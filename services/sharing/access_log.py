@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-import asyncpg
-
+from services.sharing.db import DbConnection
 from services.sharing.permissions import Permission
 from services.sharing.tuples import ResourceRef
 
@@ -46,7 +45,7 @@ class Entry:
 
 
 async def record(
-    connection: asyncpg.Connection,
+    connection: DbConnection,
     resource: ResourceRef,
     action: Action,
     *,
@@ -73,7 +72,7 @@ async def record(
 
 
 async def record_use(
-    connection: asyncpg.Connection,
+    connection: DbConnection,
     resource: ResourceRef,
     permission: Permission,
     *,
@@ -126,7 +125,7 @@ async def record_use(
 
 
 async def page(
-    connection: asyncpg.Connection,
+    connection: DbConnection,
     resource: ResourceRef,
     after: tuple[datetime, int] | None,
     limit: int,
@@ -159,7 +158,7 @@ async def page(
     ]
 
 
-async def purge(connection: asyncpg.Connection, resource: ResourceRef) -> None:
+async def purge(connection: DbConnection, resource: ResourceRef) -> None:
     """Erases the log of a resource whose owner tuple is gone (see the migration)."""
     await connection.execute(
         "DELETE FROM view_marks WHERE resource_type = $1 AND resource_id = $2",

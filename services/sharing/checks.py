@@ -5,22 +5,21 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-import asyncpg
-
 from services.sharing import access_log, permissions, tuples
+from services.sharing.db import DbConnection
 from services.sharing.permissions import Access, Permission
 from services.sharing.tuples import ResourceRef
 
 
 async def access_of(
-    connection: asyncpg.Connection, user_id: uuid.UUID, resource: ResourceRef, now: datetime
+    connection: DbConnection, user_id: uuid.UUID, resource: ResourceRef, now: datetime
 ) -> Access | None:
     """The strongest active relation the user holds, directly or through a class."""
     return permissions.effective(await tuples.candidates(connection, user_id, resource), now)
 
 
 async def check(
-    connection: asyncpg.Connection,
+    connection: DbConnection,
     user_id: uuid.UUID,
     resource: ResourceRef,
     permission: Permission,

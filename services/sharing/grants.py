@@ -14,6 +14,7 @@ import asyncpg
 
 from services.sharing import access_log, tuples
 from services.sharing.access_log import Action
+from services.sharing.db import DbConnection
 from services.sharing.tuples import ResourceRef
 
 _COLUMNS = (
@@ -55,13 +56,12 @@ def _grant(row: asyncpg.Record) -> Grant:
     )
 
 
-async def create(connection: asyncpg.Connection, grant: Grant) -> Grant:
+async def create(connection: DbConnection, grant: Grant) -> Grant:
     """Stores the grant and gives its tuple."""
-    row = await connection.fetchrow(
+    await connection.execute(
         f"""
         INSERT INTO grants ({_COLUMNS})
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-        RETURNING {_COLUMNS}
         """,
         grant.id,
         grant.resource.type,
@@ -79,16 +79,16 @@ async def create(connection: asyncpg.Connection, grant: Grant) -> Grant:
     await tuples.grant_tuple(
         connection, grant.resource, grant.relation, grant.grantee_id, grant.id, grant.expires_at
     )
-    return _grant(row)
+    return grant
 
 
-async def get(connection: asyncpg.Connection, grant_id: uuid.UUID) -> Grant | None:
+async def get(connection: DbConnection, grant_id: uuid.UUID) -> Grant | None:
     """A grant by id."""
     row = await connection.fetchrow(f"SELECT {_COLUMNS} FROM grants WHERE id = $1", grant_id)
     return _grant(row) if row else None
 
 
-async def delete(connection: asyncpg.Connection, grant_id: uuid.UUID) -> Grant | None:
+async def delete(connection: DbConnection, grant_id: uuid.UUID) -> Grant | None:
     """Ends a grant; of two concurrent deletes only one gets the row back."""
     row = await connection.fetchrow(
         f"DELETE FROM grants WHERE id = $1 RETURNING {_COLUMNS}", grant_id
@@ -100,7 +100,7 @@ async def delete(connection: asyncpg.Connection, grant_id: uuid.UUID) -> Grant |
 
 
 async def has_active_grant(
-    connection: asyncpg.Connection, resource: ResourceRef, email: str, now: datetime
+    connection: DbConnection, resource: ResourceRef, email: str, now: datetime
 ) -> bool:
     """Whether the address already holds a grant on the resource."""
     found = await connection.fetchval(
@@ -118,7 +118,7 @@ async def has_active_grant(
 
 
 async def sweep_expired(
-    connection: asyncpg.Connection,
+    connection: DbConnection,
     now: datetime,
     *,
     resource: ResourceRef | None = None,
@@ -159,7 +159,7 @@ async def sweep_expired(
 
 
 async def for_resource(
-    connection: asyncpg.Connection,
+    connection: DbConnection,
     resource: ResourceRef,
     now: datetime,
     after: tuple[datetime, uuid.UUID] | None,
@@ -186,7 +186,7 @@ async def for_resource(
 
 
 async def for_grantee(
-    connection: asyncpg.Connection,
+    connection: DbConnection,
     grantee_id: uuid.UUID,
     now: datetime,
     after: tuple[datetime, uuid.UUID] | None,
@@ -210,7 +210,7 @@ async def for_grantee(
     return [_grant(row) for row in rows]
 
 
-async def delete_for_resource(connection: asyncpg.Connection, resource: ResourceRef) -> None:
+async def delete_for_resource(connection: DbConnection, resource: ResourceRef) -> None:
     """Every grant on a resource (its tuples go with the resource's tuples)."""
     await connection.execute(
         "DELETE FROM grants WHERE resource_type = $1 AND resource_id = $2",
@@ -219,6 +219,6 @@ async def delete_for_resource(connection: asyncpg.Connection, resource: Resource
     )
 
 
-async def delete_for_grantee(connection: asyncpg.Connection, grantee_id: uuid.UUID) -> None:
+async def delete_for_grantee(connection: DbConnection, grantee_id: uuid.UUID) -> None:
     """Every grant a user holds (its tuples go with the user's tuples)."""
     await connection.execute("DELETE FROM grants WHERE grantee_id = $1", grantee_id)

@@ -11,9 +11,8 @@ import hashlib
 import uuid
 from datetime import datetime, timedelta
 
-import asyncpg
-
 from services.common.errors import InvalidArgument
+from services.sharing.db import DbConnection
 
 KEEP = timedelta(hours=24)
 
@@ -24,7 +23,7 @@ def request_hash(serialized_request: bytes) -> bytes:
 
 
 async def claim(
-    connection: asyncpg.Connection,
+    connection: DbConnection,
     principal_id: uuid.UUID,
     request_id: str,
     body_hash: bytes,
@@ -69,7 +68,7 @@ async def claim(
 
 
 async def finish(
-    connection: asyncpg.Connection, principal_id: uuid.UUID, request_id: str, response: bytes
+    connection: DbConnection, principal_id: uuid.UUID, request_id: str, response: bytes
 ) -> None:
     """Stores the response to replay."""
     await connection.execute(

@@ -26,6 +26,7 @@ from services.common.errors import (
 )
 from services.sharing import access_log
 from services.sharing.access_log import Action
+from services.sharing.db import DbConnection
 from services.sharing.tuples import ResourceRef
 
 TOKEN_BYTES = 32
@@ -86,7 +87,7 @@ def hash_token(token: str) -> bytes:
 
 
 async def create(
-    connection: asyncpg.Connection,
+    connection: DbConnection,
     *,
     resource: ResourceRef,
     email: str,
@@ -126,7 +127,7 @@ async def create(
     return _invitation(row) if row else None
 
 
-async def by_token(connection: asyncpg.Connection, token_hash: bytes) -> Invitation | None:
+async def by_token(connection: DbConnection, token_hash: bytes) -> Invitation | None:
     """The invitation of a token hash."""
     row = await connection.fetchrow(
         f"SELECT {_COLUMNS} FROM invitations WHERE token_hash = $1", token_hash
@@ -134,7 +135,7 @@ async def by_token(connection: asyncpg.Connection, token_hash: bytes) -> Invitat
     return _invitation(row) if row else None
 
 
-async def by_id(connection: asyncpg.Connection, invitation_id: uuid.UUID) -> Invitation | None:
+async def by_id(connection: DbConnection, invitation_id: uuid.UUID) -> Invitation | None:
     """An invitation by id."""
     row = await connection.fetchrow(
         f"SELECT {_COLUMNS} FROM invitations WHERE id = $1", invitation_id
@@ -143,7 +144,7 @@ async def by_id(connection: asyncpg.Connection, invitation_id: uuid.UUID) -> Inv
 
 
 async def respond(
-    connection: asyncpg.Connection,
+    connection: DbConnection,
     token_hash: bytes,
     *,
     email: str,
@@ -172,7 +173,7 @@ async def respond(
 
 
 async def revoke(
-    connection: asyncpg.Connection, invitation_id: uuid.UUID, now: datetime
+    connection: DbConnection, invitation_id: uuid.UUID, now: datetime
 ) -> Invitation | None:
     """pending -> revoked."""
     row = await connection.fetchrow(
@@ -188,7 +189,7 @@ async def revoke(
 
 
 async def rotate_token(
-    connection: asyncpg.Connection, invitation_id: uuid.UUID, token_hash: bytes, now: datetime
+    connection: DbConnection, invitation_id: uuid.UUID, token_hash: bytes, now: datetime
 ) -> Invitation | None:
     """A pending invitation gets a new token and a new 14 days; the old token stops working."""
     row = await connection.fetchrow(
@@ -206,7 +207,7 @@ async def rotate_token(
 
 
 async def expire_due(
-    connection: asyncpg.Connection,
+    connection: DbConnection,
     now: datetime,
     *,
     invitation_id: uuid.UUID | None = None,
@@ -245,14 +246,19 @@ async def expire_due(
     return len(rows)
 
 
+def invalid_token() -> InvalidArgument:
+    """The answer for a token that names no invitation (HTTP 400 invalid_token)."""
+    return InvalidArgument(
+        "the invitation token is not valid",
+        reason="invalid_token",
+        field_violations=[("token", "unknown")],
+    )
+
+
 def refusal(invitation: Invitation | None, email: str, now: datetime) -> ServiceError:
     """Why a token did not lead to a transition: the API's error for that state."""
     if invitation is None:
-        return InvalidArgument(
-            "the invitation token is not valid",
-            reason="invalid_token",
-            field_violations=[("token", "unknown")],
-        )
+        return invalid_token()
     if invitation.email != email:
         # Checked before the state so that someone else's token reveals nothing about it.
         return PermissionDenied(
@@ -270,7 +276,7 @@ def refusal(invitation: Invitation | None, email: str, now: datetime) -> Service
 
 
 async def page(
-    connection: asyncpg.Connection,
+    connection: DbConnection,
     *,
     inviter_id: uuid.UUID | None,
     email: str | None,
@@ -296,7 +302,7 @@ async def page(
     return [_invitation(row) for row in rows]
 
 
-async def delete_for_resource(connection: asyncpg.Connection, resource: ResourceRef) -> None:
+async def delete_for_resource(connection: DbConnection, resource: ResourceRef) -> None:
     """Every invitation to a resource."""
     await connection.execute(
         "DELETE FROM invitations WHERE resource_type = $1 AND resource_id = $2",
@@ -305,7 +311,7 @@ async def delete_for_resource(connection: asyncpg.Connection, resource: Resource
     )
 
 
-async def delete_for_user(connection: asyncpg.Connection, user_id: uuid.UUID, email: str) -> None:
+async def delete_for_user(connection: DbConnection, user_id: uuid.UUID, email: str) -> None:
     """Invitations the user sent, accepted, or that are addressed to the user's email."""
     await connection.execute(
         "DELETE FROM invitations WHERE inviter_id = $1 OR accepted_by = $1"

@@ -38,7 +38,11 @@ def decode_token(token: str, parts: int) -> list[str] | None:
         keys = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, binascii.Error):
         keys = None
-    if not isinstance(keys, list) or len(keys) != parts or not all(isinstance(k, str) for k in keys):
+    if (
+        not isinstance(keys, list)
+        or len(keys) != parts
+        or not all(isinstance(k, str) for k in keys)
+    ):
         raise bad_token()
     return keys
 

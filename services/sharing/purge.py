@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import uuid
 
-import asyncpg
-
 from services.sharing import access_log, grants, invitations, tuples
+from services.sharing.db import DbConnection
 from services.sharing.tuples import ResourceRef
 
 
-async def purge_resource(connection: asyncpg.Connection, resource: ResourceRef) -> None:
+async def purge_resource(connection: DbConnection, resource: ResourceRef) -> None:
     """Tuples, grants, invitations and the access log of a resource (call in a transaction)."""
     await tuples.delete_resource(connection, resource)
     await grants.delete_for_resource(connection, resource)
@@ -19,7 +18,7 @@ async def purge_resource(connection: asyncpg.Connection, resource: ResourceRef) 
     await access_log.purge(connection, resource)
 
 
-async def purge_user(connection: asyncpg.Connection, user_id: uuid.UUID, email: str) -> None:
+async def purge_user(connection: DbConnection, user_id: uuid.UUID, email: str) -> None:
     """Everything of a user, as owner (with the resources) and as grantee or invitee."""
     for resource in await tuples.owned_resources(connection, user_id):
         await purge_resource(connection, resource)

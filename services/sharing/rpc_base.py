@@ -14,6 +14,7 @@ from services.common.errors import NotFound, PermissionDenied, Unauthenticated
 from services.common.tokens import Principal, TokenVerifier, principal_from_context
 from services.sharing import checks, permissions
 from services.sharing.callers import GATEWAY, require_caller
+from services.sharing.db import DbConnection
 from services.sharing.permissions import Access, Permission
 from services.sharing.tuples import ResourceRef
 
@@ -70,7 +71,7 @@ def not_found(what: str = "resource") -> NotFound:
 
 
 async def require_share(
-    connection: asyncpg.Connection,
+    connection: DbConnection,
     user_id: uuid.UUID,
     resource: ResourceRef,
     now: datetime,

@@ -33,7 +33,9 @@ def _tuple_row(message: pb.Tuple, field: str) -> TupleRow:
         raise convert.invalid(f"{field}.relation", "must be set")
     if relation == ENROLLED_IN and resource.type != STUDENT:
         raise convert.invalid(f"{field}.relation", "ENROLLED_IN links a student to a class")
-    return TupleRow(resource, relation, convert.parse_uuid(message.subject_id, f"{field}.subject_id"))
+    return TupleRow(
+        resource, relation, convert.parse_uuid(message.subject_id, f"{field}.subject_id")
+    )
 
 
 def _batch(messages: list[pb.Tuple], field: str) -> list[TupleRow]:
@@ -145,9 +147,7 @@ class SharingServicer(InvitationRpcs, GrantRpcs, pb_grpc.SharingServiceServicer)
                 for relation, subject in page
             ],
             next_page_token=(
-                pagination.encode_token(page[-1][0], str(page[-1][1]))
-                if len(found) > size
-                else ""
+                pagination.encode_token(page[-1][0], str(page[-1][1])) if len(found) > size else ""
             ),
         )
 
@@ -162,9 +162,7 @@ class SharingServicer(InvitationRpcs, GrantRpcs, pb_grpc.SharingServiceServicer)
         return empty_pb2.Empty()
 
 
-def _check_args(
-    request: pb.CheckRequest, prefix: str
-) -> tuple[uuid.UUID, ResourceRef, Permission]:
+def _check_args(request: pb.CheckRequest, prefix: str) -> tuple[uuid.UUID, ResourceRef, Permission]:
     return (
         convert.parse_uuid(request.user_id, f"{prefix}user_id"),
         convert.resource_ref(request.resource, f"{prefix}resource"),

@@ -9,26 +9,60 @@ import grpc
 from prometheus_client import CollectorRegistry
 
 from services.common.config import Env
+from services.common.outbox import Clock, OutboxWorker, utc_now
 from services.common.service_main import ServiceDefinition
+from services.common.tokens import TokenVerifier, load_jwks_file
+from services.sharing.config import SharingSettings
+from services.sharing.rpc_base import Deps
+from services.sharing.server import SharingServicer
 from trackcc.sharing.v1 import sharing_service_pb2, sharing_service_pb2_grpc
 
 
 class SharingParts:
-    """The sharing servicer. Every method answers UNIMPLEMENTED until the sharing issue lands."""
+    """The servicer and the mail worker of one process."""
 
-    def __init__(self) -> None:
-        # The generated base answers UNIMPLEMENTED for every method: nothing built yet.
-        self._servicer = sharing_service_pb2_grpc.SharingServiceServicer()  # type: ignore[abstract]
+    def __init__(self, servicer: SharingServicer, worker: OutboxWorker) -> None:
+        self.servicer = servicer
+        self.worker = worker
 
     def register(self, server: grpc.aio.Server) -> None:
-        sharing_service_pb2_grpc.add_SharingServiceServicer_to_server(self._servicer, server)
+        sharing_service_pb2_grpc.add_SharingServiceServicer_to_server(self.servicer, server)
 
     async def aclose(self) -> None:
-        return None
+        await self.worker.aclose()
+
+
+def build_parts(
+    settings: SharingSettings,
+    pool: asyncpg.Pool,
+    registry: CollectorRegistry,
+    *,
+    clock: Clock = utc_now,
+    start_worker: bool = True,
+) -> SharingParts:
+    """The parts; tests pass a clock and drive the worker themselves (``start_worker=False``)."""
+    verifier = TokenVerifier(
+        load_jwks_file(settings.jwks_file), settings.jwt_issuer, settings.jwt_audience
+    )
+    worker = OutboxWorker(
+        pool, settings.smtp, registry, clock=clock, poll_seconds=settings.outbox_poll_seconds
+    )
+    servicer = SharingServicer(
+        Deps(
+            pool=pool,
+            verifier=verifier,
+            clock=clock,
+            public_url=settings.public_url,
+            mail_enqueued=worker.wake,
+        )
+    )
+    if start_worker:
+        worker.start()
+    return SharingParts(servicer, worker)
 
 
 async def build(env: Env, pool: asyncpg.Pool, registry: CollectorRegistry) -> SharingParts:
-    return SharingParts()
+    return build_parts(SharingSettings.from_env(env), pool, registry)
 
 
 DEFINITION = ServiceDefinition(

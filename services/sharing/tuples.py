@@ -7,9 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-import asyncpg
-
 from services.sharing import permissions
+from services.sharing.db import DbConnection
 from services.sharing.permissions import Candidate, Permission, Relation
 
 _USER_RELATIONS = [r.value for r in Relation]
@@ -32,7 +31,9 @@ class TupleRow:
     subject_id: uuid.UUID
 
 
-def _columns(tuples: Sequence[TupleRow]) -> tuple[list[str], list[uuid.UUID], list[str], list[uuid.UUID]]:
+def _columns(
+    tuples: Sequence[TupleRow],
+) -> tuple[list[str], list[uuid.UUID], list[str], list[uuid.UUID]]:
     return (
         [t.resource.type for t in tuples],
         [t.resource.id for t in tuples],
@@ -41,7 +42,7 @@ def _columns(tuples: Sequence[TupleRow]) -> tuple[list[str], list[uuid.UUID], li
     )
 
 
-async def write(connection: asyncpg.Connection, tuples: Sequence[TupleRow]) -> None:
+async def write(connection: DbConnection, tuples: Sequence[TupleRow]) -> None:
     """Writes tuples in one statement; existing ones stay as they are."""
     if not tuples:
         return
@@ -55,7 +56,7 @@ async def write(connection: asyncpg.Connection, tuples: Sequence[TupleRow]) -> N
     )
 
 
-async def delete(connection: asyncpg.Connection, tuples: Sequence[TupleRow]) -> None:
+async def delete(connection: DbConnection, tuples: Sequence[TupleRow]) -> None:
     """Deletes tuples in one statement; missing ones are ignored."""
     if not tuples:
         return
@@ -70,7 +71,7 @@ async def delete(connection: asyncpg.Connection, tuples: Sequence[TupleRow]) -> 
     )
 
 
-async def delete_resource(connection: asyncpg.Connection, resource: ResourceRef) -> None:
+async def delete_resource(connection: DbConnection, resource: ResourceRef) -> None:
     """Every tuple of a resource, and the enrollment links that name it as the class."""
     await connection.execute(
         "DELETE FROM relation_tuples WHERE resource_type = $1 AND resource_id = $2",
@@ -86,7 +87,7 @@ async def delete_resource(connection: asyncpg.Connection, resource: ResourceRef)
 
 
 async def grant_tuple(
-    connection: asyncpg.Connection,
+    connection: DbConnection,
     resource: ResourceRef,
     relation: str,
     user_id: uuid.UUID,
@@ -113,7 +114,7 @@ async def grant_tuple(
 
 
 async def candidates(
-    connection: asyncpg.Connection, user_id: uuid.UUID, resource: ResourceRef
+    connection: DbConnection, user_id: uuid.UUID, resource: ResourceRef
 ) -> list[Candidate]:
     """The user's tuples on the resource and, for a student, on the classes it is enrolled in.
 
@@ -152,7 +153,7 @@ async def candidates(
 
 
 async def list_resources(
-    connection: asyncpg.Connection,
+    connection: DbConnection,
     user_id: uuid.UUID,
     resource_type: str,
     permission: Permission,
@@ -210,7 +211,7 @@ async def list_resources(
 
 
 async def list_subjects(
-    connection: asyncpg.Connection,
+    connection: DbConnection,
     resource: ResourceRef,
     now: datetime,
     after: tuple[str, uuid.UUID] | None,
@@ -236,7 +237,7 @@ async def list_subjects(
     return [(row["relation"], row["subject_id"]) for row in rows]
 
 
-async def owned_resources(connection: asyncpg.Connection, user_id: uuid.UUID) -> list[ResourceRef]:
+async def owned_resources(connection: DbConnection, user_id: uuid.UUID) -> list[ResourceRef]:
     """Every resource the user owns (purge)."""
     rows = await connection.fetch(
         "SELECT resource_type, resource_id FROM relation_tuples"
@@ -246,7 +247,7 @@ async def owned_resources(connection: asyncpg.Connection, user_id: uuid.UUID) ->
     return [ResourceRef(row["resource_type"], row["resource_id"]) for row in rows]
 
 
-async def delete_subject(connection: asyncpg.Connection, user_id: uuid.UUID) -> None:
+async def delete_subject(connection: DbConnection, user_id: uuid.UUID) -> None:
     """Every tuple naming the user (purge)."""
     await connection.execute(
         "DELETE FROM relation_tuples WHERE subject_id = $1 AND relation = ANY($2::text[])",
@@ -255,7 +256,7 @@ async def delete_subject(connection: asyncpg.Connection, user_id: uuid.UUID) -> 
     )
 
 
-async def delete_by_grant(connection: asyncpg.Connection, grant_ids: Sequence[uuid.UUID]) -> None:
+async def delete_by_grant(connection: DbConnection, grant_ids: Sequence[uuid.UUID]) -> None:
     """The tuples that grants gave."""
     if grant_ids:
         await connection.execute(
