@@ -21,6 +21,12 @@ SERVICES = ("auth", "roster", "sharing")
 
 ENV_PREFIX = {"auth": "TRACKCC_AUTH", "roster": "TRACKCC_ROSTER", "sharing": "TRACKCC_SHARING"}
 
+CALLEES: Mapping[str, tuple[str, ...]] = {
+    "auth": ("roster", "sharing"),
+    "roster": ("sharing",),
+    "sharing": (),
+}
+
 # The names each service reports as SERVING in grpc.health.v1 once its database answers.
 HEALTH_NAME = {
     "auth": "trackcc.auth.v1.AuthService",
@@ -96,6 +102,9 @@ def service_spec(service: str, wiring: Wiring) -> ChildSpec:
             f"{prefix}_READINESS_INTERVAL_SECONDS": "1",
         }
     )
+    # The call graph of ARCHITECTURE.md: roster asks sharing; auth purges in both.
+    for callee in CALLEES[service]:
+        env[f"{prefix}_{callee.upper()}_TARGET"] = wiring.target(callee)
     if service == "auth":
         env["TRACKCC_AUTH_JWT_KEYS_DIR"] = str(wiring.layout.jwt_keys)
     return ChildSpec(service, python_module(f"services.{service}"), env)
