@@ -57,7 +57,7 @@ async def record_account_failure(
         """
         UPDATE accounts
         SET failed_attempts = failed_attempts + 1,
-            locked_at = CASE WHEN failed_attempts + 1 >= $2 THEN $3 END,
+            locked_at = CASE WHEN failed_attempts + 1 >= $2 THEN $3::timestamptz END,
             updated_at = $3
         WHERE id = $1 AND locked_at IS NULL
         RETURNING failed_attempts, locked_at IS NOT NULL AS locked
@@ -81,7 +81,7 @@ async def record_unknown_email_failure(
         VALUES ($1, 1, CASE WHEN 1 >= $2 THEN $3::timestamptz END, $3)
         ON CONFLICT (email_hmac) DO UPDATE
         SET failed_attempts = f.failed_attempts + 1,
-            locked_at = CASE WHEN f.failed_attempts + 1 >= $2 THEN $3 END,
+            locked_at = CASE WHEN f.failed_attempts + 1 >= $2 THEN $3::timestamptz END,
             updated_at = $3
         WHERE f.locked_at IS NULL
         RETURNING locked_at IS NOT NULL AS locked

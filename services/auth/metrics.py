@@ -6,14 +6,15 @@ from typing import Final, Literal
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
-LoginResult = Literal["success", "invalid_credentials"]
-LOGIN_RESULTS: Final[tuple[LoginResult, ...]] = ("success", "invalid_credentials")
+LoginResult = Literal["success", "invalid_credentials", "locked"]
+LOGIN_RESULTS: Final[tuple[LoginResult, ...]] = ("success", "invalid_credentials", "locked")
 
 HashOperation = Literal["hash", "verify"]
 
 
 class AuthMetrics:
-    """``trackcc_auth_logins_total{result}`` and ``trackcc_password_hash_seconds{operation}``."""
+    """``trackcc_auth_logins_total{result}``, ``trackcc_auth_lockouts_total`` and
+    ``trackcc_password_hash_seconds{operation}``."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
         self.logins = Counter(
@@ -25,6 +26,11 @@ class AuthMetrics:
         # Present from the start, so rate() and alerts see zeros rather than no series.
         for result in LOGIN_RESULTS:
             self.logins.labels(result)
+        self.lockouts = Counter(
+            "trackcc_auth_lockouts_total",
+            "Accounts (and unknown addresses, which lock alike) locked by failed sign-ins.",
+            registry=registry,
+        )
         self.password_hash_seconds = Histogram(
             "trackcc_password_hash_seconds",
             "Time spent computing one argon2id hash or verification (excluding queueing).",
@@ -35,6 +41,9 @@ class AuthMetrics:
 
     def login(self, result: LoginResult) -> None:
         self.logins.labels(result).inc()
+
+    def lockout(self) -> None:
+        self.lockouts.inc()
 
     def hash_time(self, operation: HashOperation, seconds: float) -> None:
         self.password_hash_seconds.labels(operation).observe(seconds)

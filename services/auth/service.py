@@ -11,10 +11,13 @@ import grpc
 from prometheus_client import CollectorRegistry
 
 from services.auth.config import AuthSettings
+from services.auth.deps import AuthDeps, Clock
 from services.auth.metrics import AuthMetrics
 from services.auth.passwords import PasswordHashing
-from services.auth.server import AuthServicer, Clock
+from services.auth.server import AuthServicer
+from services.auth.sessions import SessionPolicy
 from services.common.config import Env
+from services.common.outbox import OutboxWorker
 from services.common.service_main import ServiceDefinition
 from services.common.tokens import TokenSigner, TokenVerifier, jwks_document
 from trackcc.auth.v1 import auth_service_pb2, auth_service_pb2_grpc
@@ -25,16 +28,20 @@ def utc_now() -> dt.datetime:
 
 
 class AuthParts:
-    """The auth servicer and the hashing threads it owns."""
+    """The auth servicer and what it owns: hashing threads and the mail worker."""
 
-    def __init__(self, servicer: AuthServicer, hashing: PasswordHashing) -> None:
+    def __init__(
+        self, servicer: AuthServicer, hashing: PasswordHashing, outbox: OutboxWorker
+    ) -> None:
         self._servicer = servicer
         self._hashing = hashing
+        self.outbox = outbox
 
     def register(self, server: grpc.aio.Server) -> None:
         auth_service_pb2_grpc.add_AuthServiceServicer_to_server(self._servicer, server)
 
     async def aclose(self) -> None:
+        await self.outbox.aclose()
         self._hashing.close()
 
 
@@ -44,7 +51,7 @@ def create_parts(
     registry: CollectorRegistry,
     clock: Clock = utc_now,
 ) -> AuthParts:
-    """Builds the servicer and its collaborators from settings."""
+    """Builds the servicer and its collaborators from settings; starts the enabled workers."""
     metrics = AuthMetrics(registry)
     hashing = PasswordHashing(settings.hash_concurrency, observe=metrics.hash_time)
     keys = list(settings.signing_keys)
@@ -59,22 +66,33 @@ def create_parts(
     )
     # auth checks its own tokens with its own keys; other services read the JWKS file.
     verifier = TokenVerifier(jwks, settings.issuer, settings.audience)
-    # The generated base is abstract only in the .pyi stubs; at run time it answers
-    # UNIMPLEMENTED for every method the servicer does not override yet.
-    servicer = AuthServicer(  # type: ignore[abstract]
+    outbox = OutboxWorker(
+        pool, settings.smtp, registry, clock=clock, poll_seconds=settings.outbox_poll_seconds
+    )
+    if settings.outbox_enabled:
+        outbox.start()
+    deps = AuthDeps(
         pool=pool,
         hashing=hashing,
         signer=signer,
         verifier=verifier,
-        jwks_json=json.dumps(jwks),
         clock=clock,
         metrics=metrics,
+        policy=SessionPolicy(idle=settings.session_idle, max_age=settings.session_max),
+        public_url=settings.public_url,
+        email_hmac_key=settings.email_hmac_key,
+        wake_outbox=outbox.wake,
     )
-    return AuthParts(servicer, hashing)
+    # The generated base is abstract only in the .pyi stubs; at run time it answers
+    # UNIMPLEMENTED for every method the servicer does not override.
+    servicer = AuthServicer(deps, json.dumps(jwks))  # type: ignore[abstract]
+    return AuthParts(servicer, hashing, outbox)
 
 
-async def build(env: Env, pool: asyncpg.Pool, registry: CollectorRegistry) -> AuthParts:
-    return create_parts(AuthSettings.from_env(env), pool, registry)
+async def build(
+    env: Env, pool: asyncpg.Pool, registry: CollectorRegistry, clock: Clock = utc_now
+) -> AuthParts:
+    return create_parts(AuthSettings.from_env(env), pool, registry, clock)
 
 
 DEFINITION = ServiceDefinition(

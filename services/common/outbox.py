@@ -159,7 +159,7 @@ class OutboxWorker:
         while True:
             try:
                 await self.run_once()
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            except Exception:  # noqa: BLE001 - a failed pass is retried; the loop must live on
                 logger.exception("outbox pass failed")
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self._poll_seconds):

@@ -8,7 +8,15 @@ from collections.abc import AsyncIterator, Callable
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
-from services.gateway.appkeys import CLIENTS, LIMITER, OPENAPI, REGISTRY, SETTINGS, VERIFIER
+from services.gateway.appkeys import (
+    CLIENTS,
+    LIMITER,
+    OPENAPI,
+    REGISTRY,
+    SESSIONS,
+    SETTINGS,
+    VERIFIER,
+)
 from services.gateway.authn import JwksFileVerifier
 from services.gateway.clients import ClientsFactory, open_clients
 from services.gateway.config import GatewaySettings
@@ -22,6 +30,8 @@ from services.gateway.openapi import build_document
 from services.gateway.rate_limit import SlidingWindowLimiter
 from services.gateway.routes import all_routes
 from services.gateway.routes.spec import register
+from services.gateway.session_states import SessionStates
+from trackcc.auth.v1 import auth_service_pb2
 
 
 def create_app(
@@ -47,6 +57,14 @@ def create_app(
         settings.jwks_file, settings.jwt_issuer, settings.jwt_audience, clock=clock
     )
     app[LIMITER] = SlidingWindowLimiter(settings.rate_limit_per_minute, 60.0, clock=clock)
+
+    async def active_sessions(session_ids: list[str]) -> list[str]:
+        response = await app[CLIENTS].auth.BatchGetSessionStates(
+            auth_service_pb2.BatchGetSessionStatesRequest(session_ids=session_ids)
+        )
+        return list(response.active_session_ids)
+
+    app[SESSIONS] = SessionStates(active_sessions, settings.session_cache_seconds, clock=clock)
     routes = all_routes()
     register(app, routes)
     app[OPENAPI] = build_document(routes, settings.public_url)
@@ -56,6 +74,7 @@ def create_app(
         async with clients(settings) as opened:
             app[CLIENTS] = opened
             yield
+            await app[SESSIONS].close()
 
     app.cleanup_ctx.append(channels)
     return app

@@ -11,11 +11,13 @@ from services.gateway.authn import JwksFileVerifier
 from services.gateway.clients import ServiceClients
 from services.gateway.config import GatewaySettings
 from services.gateway.rate_limit import SlidingWindowLimiter
+from services.gateway.session_states import SessionStates
 
 SETTINGS = web.AppKey("settings", GatewaySettings)
 CLIENTS = web.AppKey("clients", ServiceClients)
 VERIFIER = web.AppKey("verifier", JwksFileVerifier)
 LIMITER = web.AppKey("limiter", SlidingWindowLimiter)
+SESSIONS = web.AppKey("sessions", SessionStates)
 REGISTRY = web.AppKey("registry", CollectorRegistry)
 OPENAPI = web.AppKey("openapi", dict[str, Any])
 

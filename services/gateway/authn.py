@@ -1,8 +1,9 @@
 """Access-token verification in the gateway, with the JWK set reloaded when its file changes.
 
 Verifying here turns a bad token into ``401`` without a gRPC hop; the services verify the
-forwarded token again themselves. The JWK set is a mounted file that the deployment rewrites
-on key rotation, so its modification time is checked (at most once a second) before use.
+forwarded token again themselves. The session behind the token must still be active
+(:mod:`services.gateway.session_states`). The JWK set is a mounted file that the deployment
+rewrites on key rotation, so its modification time is checked (at most once a second).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from services.common.tokens import (
 )
 from services.gateway.errors import ProblemError
 from services.gateway.rate_limit import Clock
+from services.gateway.session_states import SessionStates, SessionStateUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -67,8 +69,18 @@ class JwksFileVerifier:
         return self._verifier.verify(token)
 
 
-def authenticate(request: web.Request, verifier: JwksFileVerifier) -> tuple[Principal, str]:
-    """The principal and the raw ``Authorization`` value, or a ``401`` problem."""
+INVALID_TOKEN_HEADERS = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+
+
+async def authenticate(
+    request: web.Request, verifier: JwksFileVerifier, sessions: SessionStates
+) -> tuple[Principal, str]:
+    """The principal and the raw ``Authorization`` value, or a ``401`` problem.
+
+    A token with a good signature whose session auth no longer lists as active (signed out,
+    revoked, expired) is ``401 invalid_token`` like any other dead token; when auth cannot say,
+    the answer is ``503``, never a pass.
+    """
     authorization = request.headers.get("Authorization")
     token = bearer_token(authorization)
     if token is None or authorization is None:
@@ -76,7 +88,11 @@ def authenticate(request: web.Request, verifier: JwksFileVerifier) -> tuple[Prin
     try:
         principal = verifier.verify(token)
     except InvalidAccessToken:
-        raise ProblemError(
-            401, "invalid_token", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
-        ) from None
+        raise ProblemError(401, "invalid_token", headers=INVALID_TOKEN_HEADERS) from None
+    try:
+        active = await sessions.is_active(principal.session_id, principal.user_id)
+    except SessionStateUnavailable:
+        raise ProblemError(503, "unavailable", headers={"Retry-After": "5"}) from None
+    if not active:
+        raise ProblemError(401, "invalid_token", headers=INVALID_TOKEN_HEADERS)
     return principal, f"Bearer {token}"

@@ -145,6 +145,9 @@ KNOWN_CLIENT_REASONS = frozenset(REASON_STATUS) | {
     "conflict",
     "already_exists",
     "failed_precondition",
+    # sharing: a reader tried an owner's action; an invitation to that address is pending.
+    "not_owner",
+    "already_invited",
 }
 
 # ErrorInfo.metadata keys copied into the problem as numbers.

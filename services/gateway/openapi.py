@@ -49,7 +49,8 @@ def _operation(spec: RouteSpec) -> dict[str, Any]:
     responses: dict[str, Any] = {str(spec.response_status): success}
     statuses = set(spec.errors)
     if spec.auth:
-        statuses.add(401)
+        # 503: auth cannot say whether the token's session is still active (fail closed).
+        statuses.update({401, 503})
     if spec.request_schema is not None:
         statuses.update({400, 413, 415, 422})
     for status in sorted(statuses):

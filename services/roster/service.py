@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import asyncpg
@@ -10,25 +12,82 @@ from prometheus_client import CollectorRegistry
 
 from services.common.config import Env
 from services.common.service_main import ServiceDefinition
+from services.common.tokens import TokenVerifier, load_jwks_file
+from services.roster.authorization import Authorizer, SharingChannel
+from services.roster.config import RosterSettings
+from services.roster.metrics import RosterMetrics
+from services.roster.reconciler import Reconciler
+from services.roster.rpc_base import Deps
+from services.roster.server import RosterServicer
 from trackcc.roster.v1 import roster_service_pb2, roster_service_pb2_grpc
+
+# Decoding is memory-heavy (a 40-megapixel PNG takes 160 MB): two at a time per process.
+PHOTO_WORKERS = 2
 
 
 class RosterParts:
-    """The roster servicer. Every method answers UNIMPLEMENTED until the roster issue lands."""
+    """The servicer, the channel to sharing, the photo workers and the reconciler."""
 
-    def __init__(self) -> None:
-        # The generated base answers UNIMPLEMENTED for every method: nothing built yet.
-        self._servicer = roster_service_pb2_grpc.RosterServiceServicer()  # type: ignore[abstract]
+    def __init__(
+        self,
+        servicer: RosterServicer,
+        sharing: SharingChannel,
+        executor: ThreadPoolExecutor,
+        reconciler: Reconciler,
+    ) -> None:
+        self.servicer = servicer
+        self.sharing = sharing
+        self.executor = executor
+        self.reconciler = reconciler
 
     def register(self, server: grpc.aio.Server) -> None:
-        roster_service_pb2_grpc.add_RosterServiceServicer_to_server(self._servicer, server)
+        roster_service_pb2_grpc.add_RosterServiceServicer_to_server(self.servicer, server)
 
     async def aclose(self) -> None:
-        return None
+        await self.reconciler.aclose()
+        await self.sharing.aclose()
+        self.executor.shutdown(wait=True, cancel_futures=True)
+
+
+def build_parts(
+    settings: RosterSettings,
+    pool: asyncpg.Pool,
+    registry: CollectorRegistry,
+    *,
+    wrap_authorizer: Callable[[Authorizer], Authorizer] = lambda a: a,
+    start_reconciler: bool = True,
+) -> RosterParts:
+    """The parts; tests wrap the authorizer to fail a step on purpose, and drive the
+    reconciler themselves."""
+    verifier = TokenVerifier(
+        load_jwks_file(settings.jwks_file), settings.jwt_issuer, settings.jwt_audience
+    )
+    sharing = SharingChannel(settings.sharing_target, settings.tls, settings.sharing_server_name)
+    authorizer = wrap_authorizer(sharing.authorizer)
+    executor = ThreadPoolExecutor(max_workers=PHOTO_WORKERS, thread_name_prefix="photos")
+    servicer = RosterServicer(
+        Deps(
+            pool=pool,
+            authorizer=authorizer,
+            verifier=verifier,
+            photo_limits=settings.photos,
+            photo_executor=executor,
+            metrics=RosterMetrics(registry),
+        )
+    )
+    reconciler = Reconciler(
+        pool,
+        sharing.authorizer,
+        after_seconds=settings.reconcile_after_seconds,
+        interval_seconds=settings.reconcile_interval_seconds,
+    )
+    if start_reconciler:
+        reconciler.start()
+    return RosterParts(servicer, sharing, executor, reconciler)
 
 
 async def build(env: Env, pool: asyncpg.Pool, registry: CollectorRegistry) -> RosterParts:
-    return RosterParts()
+    return build_parts(RosterSettings.from_env(env), pool, registry)
 
 
 DEFINITION = ServiceDefinition(

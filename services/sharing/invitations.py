@@ -17,13 +17,7 @@ from enum import StrEnum
 
 import asyncpg
 
-from services.common.errors import (
-    Aborted,
-    FailedPrecondition,
-    InvalidArgument,
-    PermissionDenied,
-    ServiceError,
-)
+from services.common import errors
 from services.sharing import access_log
 from services.sharing.access_log import Action
 from services.sharing.db import DbConnection
@@ -246,33 +240,37 @@ async def expire_due(
     return len(rows)
 
 
-def invalid_token() -> InvalidArgument:
+def invalid_token() -> errors.InvalidArgument:
     """The answer for a token that names no invitation (HTTP 400 invalid_token)."""
-    return InvalidArgument(
+    return errors.InvalidArgument(
         "the invitation token is not valid",
         reason="invalid_token",
         field_violations=[("token", "unknown")],
     )
 
 
-def refusal(invitation: Invitation | None, email: str, now: datetime) -> ServiceError:
+def refusal(invitation: Invitation | None, email: str, now: datetime) -> errors.ServiceError:
     """Why a token did not lead to a transition: the API's error for that state."""
     if invitation is None:
         return invalid_token()
     if invitation.email != email:
         # Checked before the state so that someone else's token reveals nothing about it.
-        return PermissionDenied(
+        return errors.PermissionDenied(
             "this invitation was sent to another email address", reason="email_mismatch"
         )
     if invitation.status in (Status.ACCEPTED, Status.DECLINED):
-        return FailedPrecondition("the invitation was already answered", reason="invitation_used")
+        return errors.FailedPrecondition(
+            "the invitation was already answered", reason="invitation_used"
+        )
     if invitation.status is Status.REVOKED:
-        return FailedPrecondition("the invitation was revoked", reason="invitation_revoked")
+        return errors.FailedPrecondition("the invitation was revoked", reason="invitation_revoked")
     if invitation.status is Status.EXPIRED or invitation.expires_at <= now:
-        return FailedPrecondition("the invitation has expired", reason="invitation_expired")
+        return errors.FailedPrecondition("the invitation has expired", reason="invitation_expired")
     if invitation.grant_expires_at is not None and invitation.grant_expires_at <= now:
-        return FailedPrecondition("the access it offered has ended", reason="invitation_expired")
-    return Aborted("the invitation changed meanwhile; try again")
+        return errors.FailedPrecondition(
+            "the access it offered has ended", reason="invitation_expired"
+        )
+    return errors.Aborted("the invitation changed meanwhile; try again")
 
 
 async def page(
@@ -300,22 +298,3 @@ async def page(
         limit,
     )
     return [_invitation(row) for row in rows]
-
-
-async def delete_for_resource(connection: DbConnection, resource: ResourceRef) -> None:
-    """Every invitation to a resource."""
-    await connection.execute(
-        "DELETE FROM invitations WHERE resource_type = $1 AND resource_id = $2",
-        resource.type,
-        resource.id,
-    )
-
-
-async def delete_for_user(connection: DbConnection, user_id: uuid.UUID, email: str) -> None:
-    """Invitations the user sent, accepted, or that are addressed to the user's email."""
-    await connection.execute(
-        "DELETE FROM invitations WHERE inviter_id = $1 OR accepted_by = $1"
-        " OR ($2 <> '' AND email = $2)",
-        user_id,
-        email,
-    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from services.sharing import access_log, grants, invitations, tuples
+from services.sharing import access_log, grants, tuples
 from services.sharing.db import DbConnection
 from services.sharing.tuples import ResourceRef
 
@@ -13,7 +13,7 @@ async def purge_resource(connection: DbConnection, resource: ResourceRef) -> Non
     """Tuples, grants, invitations and the access log of a resource (call in a transaction)."""
     await tuples.delete_resource(connection, resource)
     await grants.delete_for_resource(connection, resource)
-    await invitations.delete_for_resource(connection, resource)
+    await _delete_invitations_of_resource(connection, resource)
     # Last: the log function refuses while an owner tuple exists, and it no longer does.
     await access_log.purge(connection, resource)
 
@@ -24,5 +24,26 @@ async def purge_user(connection: DbConnection, user_id: uuid.UUID, email: str) -
         await purge_resource(connection, resource)
     await tuples.delete_subject(connection, user_id)
     await grants.delete_for_grantee(connection, user_id)
-    await invitations.delete_for_user(connection, user_id, email.strip().lower())
+    await _delete_invitations_of_user(connection, user_id, email.strip().lower())
     await connection.execute("DELETE FROM view_marks WHERE actor_id = $1", user_id)
+
+
+async def _delete_invitations_of_resource(connection: DbConnection, resource: ResourceRef) -> None:
+    """Every invitation to a resource."""
+    await connection.execute(
+        "DELETE FROM invitations WHERE resource_type = $1 AND resource_id = $2",
+        resource.type,
+        resource.id,
+    )
+
+
+async def _delete_invitations_of_user(
+    connection: DbConnection, user_id: uuid.UUID, email: str
+) -> None:
+    """Invitations the user sent, accepted, or that are addressed to the user's email."""
+    await connection.execute(
+        "DELETE FROM invitations WHERE inviter_id = $1 OR accepted_by = $1"
+        " OR ($2 <> '' AND email = $2)",
+        user_id,
+        email,
+    )

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import ssl
-from collections.abc import AsyncIterator, Mapping
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from aiohttp import web
 from services.common.config import Env
 from services.common.devcerts import DevPki
 from services.gateway.app import create_app
+from services.gateway.clients import ClientsFactory, open_clients
 from services.gateway.config import GatewaySettings
 from services.gateway.server import start_gateway
 
@@ -71,10 +73,16 @@ def client_ssl_context(ca: Path) -> ssl.SSLContext:
 
 
 @contextlib.asynccontextmanager
-async def running_gateway(env: Env, pki: DevPki) -> AsyncIterator[RunningGateway]:
-    """Serves the gateway until the block exits."""
+async def running_gateway(
+    env: Env,
+    pki: DevPki,
+    *,
+    clock: Callable[[], float] = time.monotonic,
+    clients: ClientsFactory = open_clients,
+) -> AsyncIterator[RunningGateway]:
+    """Serves the gateway until the block exits; ``clock`` drives its caches and limits."""
     settings = GatewaySettings.from_env(env)
-    app = create_app(settings)
+    app = create_app(settings, clients, clock=clock)
     running = await start_gateway(app, settings)
     try:
         connector = aiohttp.TCPConnector(ssl=client_ssl_context(pki.ca))

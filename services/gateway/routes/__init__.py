@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.gateway.routes import accounts, me, ops, password, sessions, support
+from services.gateway.routes import accounts, grants, me, ops, password, sessions, sharing, support
 from services.gateway.routes.spec import RouteSpec
 
 
@@ -15,4 +15,6 @@ def all_routes() -> tuple[RouteSpec, ...]:
         *password.ROUTES,
         *me.ROUTES,
         *support.ROUTES,
+        *sharing.ROUTES,
+        *grants.ROUTES,
     )

@@ -76,6 +76,8 @@ async def change_password(call: Call) -> web.StreamResponse:
         ),
         metadata=call.metadata(),
     )
+    # auth revoked the other sessions; this gateway stops trusting them now, not in 30 s.
+    call.sessions.evict_user(call.user.user_id)
     return empty_response()
 
 
@@ -94,6 +96,7 @@ async def delete_me(call: Call) -> web.StreamResponse:
         auth_service_pb2.DeleteAccountRequest(password=call.body["password"]),
         metadata=call.metadata(),
     )
+    call.sessions.evict_user(call.user.user_id)
     # Sign-in stops at once; the purge of everything else finishes in the background.
     return empty_response(202)
 

@@ -62,24 +62,36 @@ async def list_sessions(call: Call) -> web.StreamResponse:
 
 
 async def sign_out(call: Call) -> web.StreamResponse:
-    await call.clients.auth.DeleteSession(
-        auth_service_pb2.DeleteSessionRequest(session_id="current"), metadata=call.metadata()
-    )
+    principal = call.user
+    try:
+        await call.clients.auth.DeleteSession(
+            auth_service_pb2.DeleteSessionRequest(session_id="current"), metadata=call.metadata()
+        )
+    finally:
+        # Even after a failed call: the session may be gone, and forgetting costs one lookup.
+        call.sessions.evict_session(principal.session_id)
     return empty_response()
 
 
 async def delete_session(call: Call) -> web.StreamResponse:
     session_id = path_uuid(call.request.match_info["id"])
-    await call.clients.auth.DeleteSession(
-        auth_service_pb2.DeleteSessionRequest(session_id=session_id), metadata=call.metadata()
-    )
+    try:
+        await call.clients.auth.DeleteSession(
+            auth_service_pb2.DeleteSessionRequest(session_id=session_id), metadata=call.metadata()
+        )
+    finally:
+        call.sessions.evict_session(session_id)
     return empty_response()
 
 
 async def sign_out_everywhere(call: Call) -> web.StreamResponse:
-    await call.clients.auth.DeleteAllSessions(
-        auth_service_pb2.DeleteAllSessionsRequest(), metadata=call.metadata()
-    )
+    principal = call.user
+    try:
+        await call.clients.auth.DeleteAllSessions(
+            auth_service_pb2.DeleteAllSessionsRequest(), metadata=call.metadata()
+        )
+    finally:
+        call.sessions.evict_user(principal.user_id)
     return empty_response()
 
 

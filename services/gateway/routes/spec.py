@@ -17,11 +17,12 @@ import grpc
 from aiohttp import web
 
 from services.common.tokens import AUTHORIZATION_METADATA, Principal
-from services.gateway.appkeys import CLIENTS, LIMITER, SETTINGS, VERIFIER
+from services.gateway.appkeys import CLIENTS, LIMITER, SESSIONS, SETTINGS, VERIFIER
 from services.gateway.authn import authenticate
 from services.gateway.clients import ServiceClients
 from services.gateway.config import GatewaySettings
 from services.gateway.errors import ProblemError, problem_from_rpc_error
+from services.gateway.session_states import SessionStates
 from services.gateway.validation import Schema, read_json
 
 
@@ -47,6 +48,17 @@ class Call:
         if self.authorization is None:
             return ()
         return ((AUTHORIZATION_METADATA, self.authorization),)
+
+    @property
+    def user(self) -> Principal:
+        """The authenticated principal; only for routes declared with ``auth=True``."""
+        if self.principal is None:
+            raise RuntimeError("route without auth asked for the user")
+        return self.principal
+
+    @property
+    def sessions(self) -> SessionStates:
+        return self.request.app[SESSIONS]
 
     @property
     def user_agent(self) -> str:
@@ -112,7 +124,7 @@ def _wrap(spec: RouteSpec) -> Callable[[web.Request], Awaitable[web.StreamRespon
         principal: Principal | None = None
         authorization: str | None = None
         if spec.auth:
-            principal, authorization = authenticate(request, app[VERIFIER])
+            principal, authorization = await authenticate(request, app[VERIFIER], app[SESSIONS])
             if spec.roles is not None and principal.role not in spec.roles:
                 raise ProblemError(403, "forbidden")
         body: dict[str, Any] = {}

@@ -86,5 +86,18 @@ async def test_contract_routes_are_present(gateway: RunningGateway) -> None:
         ("get", "/healthz"),
         ("get", "/readyz"),
         ("get", "/robots.txt"),
+        ("post", "/v1/classes/{id}/invitations"),
+        ("post", "/v1/students/{id}/invitations"),
+        ("get", "/v1/invitations"),
+        ("post", "/v1/invitations/accept"),
+        ("post", "/v1/invitations/decline"),
+        ("post", "/v1/invitations/{id}/resend"),
+        ("delete", "/v1/invitations/{id}"),
+        ("get", "/v1/classes/{id}/grants"),
+        ("get", "/v1/students/{id}/grants"),
+        ("get", "/v1/classes/{id}/access-log"),
+        ("get", "/v1/students/{id}/access-log"),
+        ("delete", "/v1/grants/{id}"),
+        ("get", "/v1/shared-with-me"),
     }
     assert {(m, p) for p, ops in paths.items() for m in ops} >= expected

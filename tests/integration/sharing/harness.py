@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import re
@@ -12,7 +13,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from email.message import Message
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 import grpc
@@ -59,10 +60,12 @@ class _Collect:
     def __init__(self) -> None:
         self.messages: list[Message] = []
         self.lock = threading.Lock()
+        self.arrived = threading.Event()
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
         with self.lock:
             self.messages.append(message_from_bytes(envelope.content))
+        self.arrived.set()
         return "250 OK"
 
 
@@ -82,6 +85,10 @@ class SmtpSink:
         if self._controller is not None:
             self._controller.stop()
             self._controller = None
+
+    async def wait_for_mail(self, seconds: float) -> bool:
+        """True once a message has arrived (the sink runs in its own thread)."""
+        return await asyncio.to_thread(self._handler.arrived.wait, seconds)
 
     @property
     def messages(self) -> list[Message]:
@@ -124,6 +131,7 @@ class Sharing:
     """A running sharing service and stubs as each caller."""
 
     parts: SharingParts
+    registry: CollectorRegistry
     clock: FakeClock
     sink: SmtpSink
     signer: TokenSigner
@@ -144,19 +152,25 @@ class Sharing:
             email_verified=verified,
             display_name=name,
         )
-        return Person(user_id, email, (("authorization", f"Bearer {self.signer.issue(principal)}"),))
+        return Person(
+            user_id, email, (("authorization", f"Bearer {self.signer.issue(principal)}"),)
+        )
 
     async def own(self, person: Person, kind: str = "student") -> pb.Resource:
         """A new resource owned by the person, written as roster writes it."""
         resource = resource_of(kind, str(uuid.uuid4()))
         await self.roster.WriteTuples(
             pb.WriteTuplesRequest(
-                tuples=[pb.Tuple(resource=resource, relation=pb.RELATION_OWNER, subject_id=person.id)]
+                tuples=[
+                    pb.Tuple(resource=resource, relation=pb.RELATION_OWNER, subject_id=person.id)
+                ]
             )
         )
         return resource
 
-    async def check(self, person: Person, resource: pb.Resource, permission: int) -> bool:
+    async def check(
+        self, person: Person, resource: pb.Resource, permission: pb.Permission.ValueType
+    ) -> bool:
         reply = await self.roster.Check(
             pb.CheckRequest(user_id=person.id, resource=resource, permission=permission)
         )
@@ -167,10 +181,10 @@ class Sharing:
         owner: Person,
         resource: pb.Resource,
         email: str,
-        relation: int = pb.RELATION_VIEWER,
+        relation: pb.Relation.ValueType = pb.RELATION_VIEWER,
         **fields: Any,
     ) -> pb.Invitation:
-        return await self.gateway.CreateInvitation(
+        invitation: pb.Invitation = await self.gateway.CreateInvitation(
             pb.CreateInvitationRequest(
                 resource=resource,
                 email=email,
@@ -180,6 +194,7 @@ class Sharing:
             ),
             metadata=owner.metadata,
         )
+        return invitation
 
     async def deliver(self) -> list[Message]:
         """Runs one outbox pass and returns every message the sink has."""
@@ -199,6 +214,11 @@ class Sharing:
         return await asyncpg.connect(self.dsn, server_settings={"search_path": "sharing"})
 
 
+def _stub(channel: grpc.aio.Channel) -> pb_grpc.SharingServiceAsyncStub:
+    # grpc ships no types, so mypy cannot pick the stub's async overload by itself.
+    return cast("pb_grpc.SharingServiceAsyncStub", pb_grpc.SharingServiceStub(channel))
+
+
 def resource_of(kind: str, resource_id: str) -> pb.Resource:
     kinds = {"student": pb.RESOURCE_TYPE_STUDENT, "class": pb.RESOURCE_TYPE_CLASS}
     return pb.Resource(type=kinds[kind], id=resource_id)
@@ -211,13 +231,13 @@ async def running_sharing(
     """The service with a fixed clock and a driven (not background) mail worker."""
     clock = FakeClock()
     sink = SmtpSink(int(env.values["TRACKCC_SMTP_PORT"]))
-    built: list[SharingParts] = []
+    built: list[tuple[SharingParts, CollectorRegistry]] = []
 
     async def build(env: Env, pool: asyncpg.Pool, registry: CollectorRegistry) -> SharingParts:
         parts = build_parts(
             SharingSettings.from_env(env), pool, registry, clock=clock, start_worker=False
         )
-        built.append(parts)
+        built.append((parts, registry))
         return parts
 
     keys = load_signing_keys(jwt_keys.keys_dir)
@@ -233,13 +253,14 @@ async def running_sharing(
                 client_channel(service, pki, as_name="auth") as auth,
             ):
                 yield Sharing(
-                    parts=built[0],
+                    parts=built[0][0],
+                    registry=built[0][1],
                     clock=clock,
                     sink=sink,
                     signer=signer,
-                    roster=pb_grpc.SharingServiceStub(roster),
-                    gateway=pb_grpc.SharingServiceStub(gateway),
-                    auth=pb_grpc.SharingServiceStub(auth),
+                    roster=_stub(roster),
+                    gateway=_stub(gateway),
+                    auth=_stub(auth),
                     dsn=dsn,
                 )
     finally:

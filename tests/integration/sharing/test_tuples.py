@@ -131,9 +131,7 @@ async def test_only_roster_writes_tuples_and_asks_questions(sharing: Sharing, ca
     student = resource_of("student", str(uuid.uuid4()))
     user = str(uuid.uuid4())
     calls = [
-        stub.WriteTuples(
-            pb.WriteTuplesRequest(tuples=[_tuple(student, pb.RELATION_OWNER, user)])
-        ),
+        stub.WriteTuples(pb.WriteTuplesRequest(tuples=[_tuple(student, pb.RELATION_OWNER, user)])),
         stub.DeleteTuples(pb.DeleteTuplesRequest(resources=[student])),
         stub.Check(pb.CheckRequest(user_id=user, resource=student, permission=READ)),
         stub.ListResources(

@@ -42,6 +42,12 @@ def test_defaults(tmp_path: Path) -> None:
     assert settings.rate_limit_per_minute == 30
     assert settings.public_url == "https://localhost:8443"
     assert (settings.jwt_issuer, settings.jwt_audience) == ("trackcc", "trackcc-api")
+    assert settings.session_cache_seconds == 30
+
+
+def test_session_cache_time_is_read(tmp_path: Path) -> None:
+    env = _env(tmp_path, TRACKCC_GATEWAY_SESSION_CACHE_SECONDS="60")
+    assert GatewaySettings.from_env(env).session_cache_seconds == 60
 
 
 @pytest.mark.parametrize(
@@ -52,6 +58,9 @@ def test_defaults(tmp_path: Path) -> None:
         ("TRACKCC_RATE_LIMIT_PER_MINUTE", "lots"),
         ("TRACKCC_PUBLIC_URL", "http://plain.example"),
         ("TRACKCC_JWT_JWKS_FILE", "/no/such/file"),
+        # A revoked session's token must stop working within 60 s (API.md).
+        ("TRACKCC_GATEWAY_SESSION_CACHE_SECONDS", "61"),
+        ("TRACKCC_GATEWAY_SESSION_CACHE_SECONDS", "-1"),
     ],
 )
 def test_bad_value_names_the_variable(tmp_path: Path, name: str, value: str) -> None:

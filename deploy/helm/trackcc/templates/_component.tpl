@@ -1,0 +1,465 @@
+{{/*
+The one template of a TrackCC component: ServiceAccount, Service, Deployment, HPA, PDB,
+NetworkPolicy, ServiceMonitor and Certificate of the entry `name` of .Values.services.
+Call with (dict "root" $ "name" "auth"). components.yaml ranges over the map; nothing is
+copied per service.
+*/}}
+{{- define "trackcc.component" -}}
+{{- $root := .root }}
+{{- $name := .name }}
+{{- $svc := index $root.Values.services $name }}
+{{- $ctx := dict "root" $root "component" $name }}
+{{- $fullname := include "trackcc.serviceName" $ctx }}
+{{- $prefix := $svc.envPrefix }}
+{{- $portName := ternary "https" "grpc" (eq $svc.protocol "https") }}
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: {{ $fullname }}
+  labels:
+    {{- include "trackcc.labels" $ctx | nindent 4 }}
+# No component talks to the Kubernetes API: no token in the pods.
+automountServiceAccountToken: false
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: {{ $fullname }}
+  labels:
+    {{- include "trackcc.labels" $ctx | nindent 4 }}
+spec:
+  type: ClusterIP
+  selector:
+    {{- include "trackcc.selectorLabels" $ctx | nindent 4 }}
+  ports:
+    - name: {{ $portName }}
+      port: {{ $svc.port }}
+      targetPort: {{ $portName }}
+      protocol: TCP
+      {{- if eq $svc.protocol "grpc" }}
+      appProtocol: grpc
+      {{- end }}
+    - name: metrics
+      port: {{ $root.Values.metricsPort }}
+      targetPort: metrics
+      protocol: TCP
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ $fullname }}
+  labels:
+    {{- include "trackcc.labels" $ctx | nindent 4 }}
+spec:
+  {{- if not $svc.autoscaling.enabled }}
+  replicas: {{ $svc.replicas }}
+  {{- end }}
+  revisionHistoryLimit: 5
+  selector:
+    matchLabels:
+      {{- include "trackcc.selectorLabels" $ctx | nindent 6 }}
+  strategy:
+    type: RollingUpdate
+    rollingUpdate:
+      # Never below the wanted count during a rollout: a new pod must be ready first.
+      maxUnavailable: 0
+      maxSurge: 1
+  template:
+    metadata:
+      labels:
+        {{- include "trackcc.labels" $ctx | nindent 8 }}
+      annotations:
+        {{- /* A changed JWKS or signing-key Secret created by the chart rolls the pods. */}}
+        checksum/jwt: {{ printf "%v%v%v" $root.Values.jwt.signingKeys $root.Values.jwt.jwks.json $root.Values.jwt.activeKid | sha256sum }}
+        {{- with $svc.podAnnotations }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
+    spec:
+      serviceAccountName: {{ $fullname }}
+      automountServiceAccountToken: false
+      enableServiceLinks: false
+      terminationGracePeriodSeconds: {{ add $svc.shutdownGraceSeconds 10 }}
+      securityContext:
+        {{- include "trackcc.podSecurityContext" $root | nindent 8 }}
+      {{- with $root.Values.imagePullSecrets }}
+      imagePullSecrets:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      {{- with $root.Values.topologySpread }}
+      topologySpreadConstraints:
+        {{- range . }}
+        - maxSkew: {{ .maxSkew }}
+          topologyKey: {{ .topologyKey }}
+          whenUnsatisfiable: {{ .whenUnsatisfiable }}
+          labelSelector:
+            matchLabels:
+              {{- include "trackcc.selectorLabels" $ctx | nindent 14 }}
+          # Counts only pods of the same rollout, so old pods do not skew the new ones.
+          matchLabelKeys:
+            - pod-template-hash
+        {{- end }}
+      {{- end }}
+      {{- with $svc.nodeSelector }}
+      nodeSelector:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      {{- with $svc.tolerations }}
+      tolerations:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      {{- with $svc.affinity }}
+      affinity:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      containers:
+        - name: {{ $name }}
+          image: {{ include "trackcc.image" $ctx | quote }}
+          imagePullPolicy: {{ $root.Values.image.pullPolicy }}
+          {{- /* The image's ENTRYPOINT is `python -m <module>`; stated again so the pod spec
+               says what runs. */}}
+          command: ["python", "-m", {{ $svc.module | quote }}]
+          {{- if eq $svc.protocol "grpc" }}
+          args: ["serve"]
+          {{- end }}
+          ports:
+            - name: {{ $portName }}
+              containerPort: {{ $svc.port }}
+              protocol: TCP
+            - name: metrics
+              containerPort: {{ $root.Values.metricsPort }}
+              protocol: TCP
+          env:
+            - name: TRACKCC_LOG_LEVEL
+              value: {{ $root.Values.logLevel | quote }}
+            - name: TRACKCC_PUBLIC_URL
+              value: {{ $root.Values.publicUrl | quote }}
+            - name: TRACKCC_JWT_ISSUER
+              value: {{ $root.Values.jwt.issuer | quote }}
+            - name: TRACKCC_JWT_AUDIENCE
+              value: {{ $root.Values.jwt.audience | quote }}
+            - name: {{ $prefix }}_LISTEN
+              value: {{ printf "0.0.0.0:%v" $svc.port | quote }}
+            - name: {{ $prefix }}_METRICS_LISTEN
+              value: {{ printf "0.0.0.0:%v" $root.Values.metricsPort | quote }}
+            - name: {{ $prefix }}_TLS_CERT
+              value: /etc/trackcc/tls/tls.crt
+            - name: {{ $prefix }}_TLS_KEY
+              value: /etc/trackcc/tls/tls.key
+            - name: {{ $prefix }}_TLS_CA
+              value: /etc/trackcc/tls/ca.crt
+            - name: {{ $prefix }}_SHUTDOWN_GRACE_SECONDS
+              value: {{ $svc.shutdownGraceSeconds | quote }}
+            {{- if eq $svc.protocol "https" }}
+            - name: {{ $prefix }}_HTTPS_CERT
+              value: /etc/trackcc/https/tls.crt
+            - name: {{ $prefix }}_HTTPS_KEY
+              value: /etc/trackcc/https/tls.key
+            {{- end }}
+            {{- range $callee := $svc.calls }}
+            {{- $target := index $root.Values.services $callee }}
+            - name: {{ printf "%s_%s_TARGET" $prefix (upper $callee) }}
+              value: {{ printf "%s:%v" (include "trackcc.serviceName" (dict "root" $root "component" $callee)) $target.port | quote }}
+            {{- end }}
+            {{- if $svc.database }}
+            {{- include "trackcc.dsnEnv" (dict "root" $root "envName" (printf "%s_DATABASE_URL" $prefix) "key" (printf "%s-url" $name) "role" (printf "trackcc_%s" $name)) | nindent 12 }}
+            {{- end }}
+            {{- if $svc.jwks }}
+            - name: TRACKCC_JWT_JWKS_FILE
+              value: /etc/trackcc/jwks/jwks.json
+            {{- end }}
+            {{- if eq $name "auth" }}
+            - name: TRACKCC_AUTH_JWT_KEYS_DIR
+              value: /etc/trackcc/jwt-keys
+            {{- with $root.Values.jwt.activeKid }}
+            - name: TRACKCC_AUTH_JWT_ACTIVE_KID
+              value: {{ . | quote }}
+            {{- end }}
+            {{- end }}
+            {{- if $svc.smtp }}
+            - name: TRACKCC_SMTP_HOST
+              value: {{ $root.Values.smtp.host | quote }}
+            - name: TRACKCC_SMTP_PORT
+              value: {{ $root.Values.smtp.port | quote }}
+            - name: TRACKCC_MAIL_FROM
+              value: {{ $root.Values.mail.from | quote }}
+            {{- if or $root.Values.smtp.existingSecret $root.Values.smtp.username }}
+            - name: TRACKCC_SMTP_USERNAME
+              valueFrom:
+                secretKeyRef:
+                  name: {{ default (printf "%s-smtp" (include "trackcc.fullname" $root)) $root.Values.smtp.existingSecret }}
+                  key: username
+            - name: TRACKCC_SMTP_PASSWORD
+              valueFrom:
+                secretKeyRef:
+                  name: {{ default (printf "%s-smtp" (include "trackcc.fullname" $root)) $root.Values.smtp.existingSecret }}
+                  key: password
+            {{- end }}
+            {{- end }}
+            {{- with $svc.extraEnv }}
+            {{- toYaml . | nindent 12 }}
+            {{- end }}
+          {{- if eq $svc.protocol "grpc" }}
+          {{- /*
+          Native gRPC probes (`grpc: {port, service}`) speak plaintext and our services
+          serve grpc.health.v1 on their mTLS port only, so the kubelet would fail the TLS
+          handshake. The exec probe asks the same health service over mTLS on loopback with
+          the pod's own certificate (services/common/healthprobe.py); liveness asks for the
+          process (""), readiness for the service's full name (database reachable).
+          */}}
+          startupProbe:
+            exec:
+              command: ["python", "-m", "services.common.healthprobe", "--prefix", {{ $prefix | quote }}]
+            periodSeconds: 5
+            timeoutSeconds: {{ $root.Values.probes.timeoutSeconds }}
+            failureThreshold: {{ $root.Values.probes.startupFailureThreshold }}
+          livenessProbe:
+            exec:
+              command: ["python", "-m", "services.common.healthprobe", "--prefix", {{ $prefix | quote }}]
+            periodSeconds: {{ $root.Values.probes.periodSeconds }}
+            timeoutSeconds: {{ $root.Values.probes.timeoutSeconds }}
+            failureThreshold: {{ $root.Values.probes.livenessFailureThreshold }}
+          readinessProbe:
+            exec:
+              command: ["python", "-m", "services.common.healthprobe", "--prefix", {{ $prefix | quote }}, "--service", {{ $svc.healthService | quote }}]
+            periodSeconds: {{ $root.Values.probes.periodSeconds }}
+            timeoutSeconds: {{ $root.Values.probes.timeoutSeconds }}
+            failureThreshold: {{ $root.Values.probes.readinessFailureThreshold }}
+          {{- else }}
+          startupProbe:
+            httpGet:
+              path: /healthz
+              port: {{ $portName }}
+              scheme: HTTPS
+            periodSeconds: 5
+            timeoutSeconds: {{ $root.Values.probes.timeoutSeconds }}
+            failureThreshold: {{ $root.Values.probes.startupFailureThreshold }}
+          livenessProbe:
+            httpGet:
+              path: /healthz
+              port: {{ $portName }}
+              scheme: HTTPS
+            periodSeconds: {{ $root.Values.probes.periodSeconds }}
+            timeoutSeconds: {{ $root.Values.probes.timeoutSeconds }}
+            failureThreshold: {{ $root.Values.probes.livenessFailureThreshold }}
+          readinessProbe:
+            httpGet:
+              # 200 only while auth, roster and sharing answer (API.md, Operations).
+              path: /readyz
+              port: {{ $portName }}
+              scheme: HTTPS
+            periodSeconds: {{ $root.Values.probes.periodSeconds }}
+            timeoutSeconds: {{ $root.Values.probes.timeoutSeconds }}
+            failureThreshold: {{ $root.Values.probes.readinessFailureThreshold }}
+          {{- end }}
+          resources:
+            {{- toYaml $svc.resources | nindent 12 }}
+          securityContext:
+            {{- include "trackcc.containerSecurityContext" $root | nindent 12 }}
+          volumeMounts:
+            - name: tmp
+              mountPath: /tmp
+            - name: tls
+              mountPath: /etc/trackcc/tls
+              readOnly: true
+            {{- if eq $svc.protocol "https" }}
+            - name: https
+              mountPath: /etc/trackcc/https
+              readOnly: true
+            {{- end }}
+            {{- if $svc.jwks }}
+            - name: jwks
+              mountPath: /etc/trackcc/jwks
+              readOnly: true
+            {{- end }}
+            {{- if eq $name "auth" }}
+            - name: jwt-keys
+              mountPath: /etc/trackcc/jwt-keys
+              readOnly: true
+            {{- end }}
+            {{- if $svc.database }}
+            {{- include "trackcc.pgCaMount" $root | nindent 12 }}
+            {{- end }}
+      volumes:
+        # The root filesystem is read-only; Python and libraries may still want a temp dir.
+        - name: tmp
+          emptyDir:
+            sizeLimit: 64Mi
+        - name: tls
+          secret:
+            secretName: {{ include "trackcc.tlsSecret" $ctx }}
+            defaultMode: 0440
+        {{- if eq $svc.protocol "https" }}
+        - name: https
+          secret:
+            secretName: {{ default (include "trackcc.tlsSecret" $ctx) $root.Values.gateway.httpsSecretName }}
+            defaultMode: 0440
+        {{- end }}
+        {{- if $svc.jwks }}
+        - name: jwks
+          configMap:
+            name: {{ default (printf "%s-jwks" (include "trackcc.fullname" $root)) $root.Values.jwt.jwks.existingConfigMap }}
+        {{- end }}
+        {{- if eq $name "auth" }}
+        - name: jwt-keys
+          secret:
+            secretName: {{ default (printf "%s-jwt-signing-keys" (include "trackcc.fullname" $root)) $root.Values.jwt.existingSecret }}
+            defaultMode: 0440
+        {{- end }}
+        {{- if $svc.database }}
+        {{- include "trackcc.pgCaVolume" $root | nindent 8 }}
+        {{- end }}
+{{- if $svc.autoscaling.enabled }}
+---
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata:
+  name: {{ $fullname }}
+  labels:
+    {{- include "trackcc.labels" $ctx | nindent 4 }}
+spec:
+  scaleTargetRef:
+    apiVersion: apps/v1
+    kind: Deployment
+    name: {{ $fullname }}
+  minReplicas: {{ $svc.autoscaling.minReplicas }}
+  maxReplicas: {{ $svc.autoscaling.maxReplicas }}
+  metrics:
+    - type: Resource
+      resource:
+        name: cpu
+        target:
+          type: Utilization
+          averageUtilization: {{ $svc.autoscaling.targetCPUUtilizationPercentage }}
+{{- end }}
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata:
+  name: {{ $fullname }}
+  labels:
+    {{- include "trackcc.labels" $ctx | nindent 4 }}
+spec:
+  maxUnavailable: {{ $svc.pdb.maxUnavailable }}
+  selector:
+    matchLabels:
+      {{- include "trackcc.selectorLabels" $ctx | nindent 6 }}
+{{- if $root.Values.networkPolicy.enabled }}
+---
+# Who may reach {{ $name }} and whom it may reach: the edges of the call graph that touch
+# it, plus DNS, metrics scraping and, where it applies, PostgreSQL and SMTP.
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: {{ $fullname }}
+  labels:
+    {{- include "trackcc.labels" $ctx | nindent 4 }}
+spec:
+  podSelector:
+    matchLabels:
+      {{- include "trackcc.selectorLabels" $ctx | nindent 6 }}
+  policyTypes:
+    - Ingress
+    - Egress
+  ingress:
+    {{- if eq $svc.protocol "https" }}
+    - ports:
+        - protocol: TCP
+          port: {{ $svc.port }}
+      {{- if not $root.Values.loadBalancer.enabled }}
+      from:
+        {{- toYaml $root.Values.networkPolicy.gatewayFrom | nindent 8 }}
+      {{- end }}
+    {{- end }}
+    {{- range $caller, $other := $root.Values.services }}
+    {{- if has $name $other.calls }}
+    - from:
+        - podSelector:
+            matchLabels:
+              {{- include "trackcc.selectorLabels" (dict "root" $root "component" $caller) | nindent 14 }}
+      ports:
+        - protocol: TCP
+          port: {{ $svc.port }}
+    {{- end }}
+    {{- end }}
+    - from:
+        {{- toYaml $root.Values.networkPolicy.prometheus.from | nindent 8 }}
+      ports:
+        - protocol: TCP
+          port: {{ $root.Values.metricsPort }}
+  egress:
+    {{- include "trackcc.dnsEgress" $root | nindent 4 }}
+    {{- range $callee := $svc.calls }}
+    - to:
+        - podSelector:
+            matchLabels:
+              {{- include "trackcc.selectorLabels" (dict "root" $root "component" $callee) | nindent 14 }}
+      ports:
+        - protocol: TCP
+          port: {{ (index $root.Values.services $callee).port }}
+    {{- end }}
+    {{- if $svc.database }}
+    {{- include "trackcc.postgresEgress" $root | nindent 4 }}
+    {{- end }}
+    {{- if $svc.smtp }}
+    - ports:
+        - protocol: TCP
+          port: {{ $root.Values.smtp.port }}
+      {{- with $root.Values.networkPolicy.smtp.to }}
+      to:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+    {{- end }}
+{{- end }}
+{{- if $root.Values.metrics.serviceMonitor.enabled }}
+---
+apiVersion: monitoring.coreos.com/v1
+kind: ServiceMonitor
+metadata:
+  name: {{ $fullname }}
+  labels:
+    {{- include "trackcc.labels" $ctx | nindent 4 }}
+    {{- with $root.Values.metrics.serviceMonitor.labels }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+spec:
+  selector:
+    matchLabels:
+      {{- include "trackcc.selectorLabels" $ctx | nindent 6 }}
+  endpoints:
+    - port: metrics
+      path: /metrics
+      scheme: http
+      interval: {{ $root.Values.metrics.serviceMonitor.interval }}
+{{- end }}
+{{- if $root.Values.certManager.enabled }}
+---
+# The CN is the component's name: sharing authorizes its callers by it (callers.py).
+apiVersion: cert-manager.io/v1
+kind: Certificate
+metadata:
+  name: {{ $fullname }}
+  labels:
+    {{- include "trackcc.labels" $ctx | nindent 4 }}
+spec:
+  secretName: {{ include "trackcc.tlsSecret" $ctx }}
+  commonName: {{ $name }}
+  dnsNames:
+    - {{ $fullname }}
+    - {{ printf "%s.%s" $fullname $root.Release.Namespace }}
+    - {{ printf "%s.%s.svc" $fullname $root.Release.Namespace }}
+    - {{ printf "%s.%s.svc.cluster.local" $fullname $root.Release.Namespace }}
+  duration: {{ $root.Values.certManager.duration }}
+  renewBefore: {{ $root.Values.certManager.renewBefore }}
+  privateKey:
+    algorithm: ECDSA
+    size: 256
+    rotationPolicy: Always
+  usages:
+    - digital signature
+    - key encipherment
+    - server auth
+    - client auth
+  issuerRef:
+    {{- toYaml $root.Values.certManager.issuerRef | nindent 4 }}
+{{- end }}
+{{- end }}

@@ -1,0 +1,9 @@
+"""(in progress)"""
+
+from __future__ import annotations
+
+from services.auth.signin import SignInRpcs
+
+
+class EmailRpcs(SignInRpcs):
+    """(in progress)"""

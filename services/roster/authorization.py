@@ -1,0 +1,242 @@
+"""The client of sharing: every authorization question roster asks, and the tuples it writes.
+
+One long-lived mTLS channel (roster's certificate is how sharing knows the caller). Questions
+about several resources go in one BatchCheck or ListResources call, never one call per item.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import TypeVar
+
+import grpc
+
+from services.common.errors import NotFound, PermissionDenied, ServiceError
+from services.common.tls import TlsFiles, secure_channel
+from trackcc.roster.v1 import roster_service_pb2 as roster_pb
+from trackcc.sharing.v1 import sharing_service_pb2 as pb
+from trackcc.sharing.v1 import sharing_service_pb2_grpc as pb_grpc
+
+# Limits of sharing's API (services/sharing/server.py): tuples per write, checks per batch.
+MAX_TUPLES = 1000
+MAX_CHECKS = 100
+LIST_PAGE = 1000
+CALL_TIMEOUT_SECONDS = 5.0
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class Kind(Enum):
+    """The resources sharing knows."""
+
+    CLASS = pb.RESOURCE_TYPE_CLASS
+    STUDENT = pb.RESOURCE_TYPE_STUDENT
+
+
+class Permission(Enum):
+    """What may be asked."""
+
+    READ = pb.PERMISSION_READ
+    WRITE = pb.PERMISSION_WRITE
+    DELETE = pb.PERMISSION_DELETE
+
+
+ACCESS_OF_RELATION = {
+    pb.RELATION_OWNER: roster_pb.ACCESS_OWNER,
+    pb.RELATION_EDITOR: roster_pb.ACCESS_EDITOR,
+    pb.RELATION_VIEWER: roster_pb.ACCESS_VIEWER,
+}
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A class or a student."""
+
+    kind: Kind
+    id: uuid.UUID
+
+    def message(self) -> pb.Resource:
+        return pb.Resource(type=self.kind.value, id=str(self.id))
+
+
+@dataclass(frozen=True)
+class Tuple:
+    """(resource, relation, subject): an owner tuple or an enrollment link."""
+
+    ref: Ref
+    relation: int
+    subject_id: uuid.UUID
+
+    def message(self) -> pb.Tuple:
+        return pb.Tuple(
+            resource=self.ref.message(),
+            relation=self.relation,  # type: ignore[arg-type]
+            subject_id=str(self.subject_id),
+        )
+
+
+def owner_tuple(ref: Ref, owner_id: uuid.UUID) -> Tuple:
+    """The tuple that makes ``owner_id`` own the resource."""
+    return Tuple(ref, pb.RELATION_OWNER, owner_id)
+
+
+def enrollment_link(student_id: uuid.UUID, class_id: uuid.UUID) -> Tuple:
+    """(student, id, enrolled_in, class): how a class grant reaches the student."""
+    return Tuple(Ref(Kind.STUDENT, student_id), pb.RELATION_ENROLLED_IN, class_id)
+
+
+class SharingUnavailable(ServiceError):
+    """Sharing did not answer: nothing may be decided without it."""
+
+    grpc_code = grpc.StatusCode.UNAVAILABLE
+    default_reason = "sharing_unavailable"
+
+
+def _not_found(ref: Ref) -> NotFound:
+    # The same answer whether the resource is missing or hidden, so existence does not leak.
+    return NotFound(f"{ref.kind.name.lower()} not found", reason="not_found")
+
+
+def _denied(ref: Ref, permission: Permission) -> PermissionDenied:
+    return PermissionDenied(
+        f"your access to this {ref.kind.name.lower()} does not allow {permission.name.lower()}",
+        reason="forbidden",
+    )
+
+
+def _chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+class Authorizer:
+    """Asks sharing; the stub comes from :func:`open_authorizer` or a test."""
+
+    def __init__(self, stub: pb_grpc.SharingServiceAsyncStub) -> None:
+        self._stub = stub
+
+    async def require(self, user_id: uuid.UUID, ref: Ref, permission: Permission) -> int:
+        """The caller's access (roster ``Access``) if the permission is allowed.
+
+        Unseen answers NOT_FOUND, seen but not allowed answers PERMISSION_DENIED.
+        """
+        return (await self.require_all(user_id, [(ref, permission)]))[0]
+
+    async def require_all(
+        self, user_id: uuid.UUID, asks: Sequence[tuple[Ref, Permission]]
+    ) -> list[int]:
+        """Several :meth:`require` in one call; NOT_FOUND wins over PERMISSION_DENIED."""
+        results = await self._batch(user_id, asks)
+        for (ref, _), result in zip(asks, results, strict=True):
+            if result.relation not in ACCESS_OF_RELATION:
+                raise _not_found(ref)
+        for (ref, permission), result in zip(asks, results, strict=True):
+            if not result.allowed:
+                raise _denied(ref, permission)
+        return [ACCESS_OF_RELATION[r.relation] for r in results]
+
+    async def access_of(self, user_id: uuid.UUID, refs: Sequence[Ref]) -> dict[uuid.UUID, int]:
+        """The caller's access to each resource it may read; unseen ones are left out."""
+        results = await self._batch(user_id, [(ref, Permission.READ) for ref in refs])
+        return {
+            ref.id: ACCESS_OF_RELATION[result.relation]
+            for ref, result in zip(refs, results, strict=True)
+            if result.allowed and result.relation in ACCESS_OF_RELATION
+        }
+
+    async def visible(
+        self, user_id: uuid.UUID, kind: Kind, permission: Permission = Permission.READ
+    ) -> dict[uuid.UUID, int]:
+        """Every resource of a kind the user has the permission on, with the user's access."""
+        found: dict[uuid.UUID, int] = {}
+        token = ""
+        while True:
+            reply = await self._call(
+                self._stub.ListResources(
+                    pb.ListResourcesRequest(
+                        user_id=str(user_id),
+                        resource_type=kind.value,
+                        permission=permission.value,
+                        page_size=LIST_PAGE,
+                        page_token=token,
+                    ),
+                    timeout=CALL_TIMEOUT_SECONDS,
+                )
+            )
+            for item in reply.resources:
+                if item.relation in ACCESS_OF_RELATION:
+                    found[uuid.UUID(item.resource_id)] = ACCESS_OF_RELATION[item.relation]
+            token = reply.next_page_token
+            if not token:
+                return found
+
+    async def write_tuples(self, tuples: Sequence[Tuple]) -> None:
+        """Writes tuples (idempotent)."""
+        for chunk in _chunks(tuples, MAX_TUPLES):
+            await self._call(
+                self._stub.WriteTuples(
+                    pb.WriteTuplesRequest(tuples=[t.message() for t in chunk]),
+                    timeout=CALL_TIMEOUT_SECONDS,
+                )
+            )
+
+    async def delete_tuples(
+        self, tuples: Sequence[Tuple] = (), resources: Sequence[Ref] = ()
+    ) -> None:
+        """Deletes tuples, and every tuple, grant and invitation of deleted resources."""
+        for chunk in _chunks(tuples, MAX_TUPLES):
+            await self._call(
+                self._stub.DeleteTuples(
+                    pb.DeleteTuplesRequest(tuples=[t.message() for t in chunk]),
+                    timeout=CALL_TIMEOUT_SECONDS,
+                )
+            )
+        for group in _chunks(resources, MAX_TUPLES):
+            await self._call(
+                self._stub.DeleteTuples(
+                    pb.DeleteTuplesRequest(resources=[r.message() for r in group]),
+                    timeout=CALL_TIMEOUT_SECONDS,
+                )
+            )
+
+    async def _batch(
+        self, user_id: uuid.UUID, asks: Sequence[tuple[Ref, Permission]]
+    ) -> list[pb.CheckResponse]:
+        checks = [
+            pb.CheckRequest(user_id=str(user_id), resource=ref.message(), permission=perm.value)
+            for ref, perm in asks
+        ]
+        if len(checks) == 1:
+            return [await self._call(self._stub.Check(checks[0], timeout=CALL_TIMEOUT_SECONDS))]
+        results: list[pb.CheckResponse] = []
+        for chunk in _chunks(checks, MAX_CHECKS):
+            reply = await self._call(
+                self._stub.BatchCheck(
+                    pb.BatchCheckRequest(checks=chunk), timeout=CALL_TIMEOUT_SECONDS
+                )
+            )
+            results.extend(reply.results)
+        return results
+
+    @staticmethod
+    async def _call(call: Awaitable[R]) -> R:
+        try:
+            return await call
+        except grpc.aio.AioRpcError as error:
+            if error.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+                raise SharingUnavailable("the sharing service did not answer") from None
+            raise
+
+
+class SharingChannel:
+    """The long-lived channel to sharing and the :class:`Authorizer` on it."""
+
+    def __init__(self, target: str, tls: TlsFiles, server_name: str | None) -> None:
+        self._channel = secure_channel(target, tls, server_name=server_name)
+        self.authorizer = Authorizer(pb_grpc.SharingServiceStub(self._channel))  # type: ignore[arg-type]
+
+    async def aclose(self) -> None:
+        await self._channel.close()

@@ -1,0 +1,129 @@
+"""Class RPCs: create, read, list, change, delete."""
+
+from __future__ import annotations
+
+import uuid
+
+import grpc
+from google.protobuf import empty_pb2
+
+from services.common.errors import NotFound
+from services.roster import classes, convert, idempotency, journal, pagination
+from services.roster.authorization import Kind, Permission, Ref, owner_tuple
+from services.roster.rpc_base import RpcBase
+from trackcc.roster.v1 import roster_service_pb2 as pb
+
+_SCOPE = "classes"
+
+
+def class_not_found() -> NotFound:
+    return NotFound("class not found", reason="not_found")
+
+
+def _term(message: pb.Class) -> str | None:
+    value = message.term if message.HasField("term") else None
+    return convert.optional_text(value, "term", convert.MAX_TERM)
+
+
+class ClassRpcs(RpcBase):
+    """The class half of the servicer."""
+
+    async def CreateClass(  # noqa: N802 - gRPC method name
+        self, request: pb.CreateClassRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Class:
+        user = self._user(context)
+        name = convert.required_name(request.school_class.name, "name")
+        term = _term(request.school_class)
+        request_id = idempotency.checked_request_id(request.request_id)
+        class_id = uuid.uuid4()
+        async with self._deps.pool.acquire() as connection:
+            journal_ids = await self._create_with_tuples(
+                connection, [journal.class_entry(class_id)]
+            )
+            async with connection.transaction():
+                replay = None
+                if request_id:
+                    replay = await idempotency.claim(
+                        connection,
+                        user,
+                        request_id,
+                        idempotency.request_hash(request.SerializeToString(deterministic=True)),
+                    )
+                if replay is None:
+                    row = await classes.insert(connection, class_id, user, name, term)
+                    await self._tuples_written([owner_tuple(Ref(Kind.CLASS, class_id), user)])
+                    reply = convert.class_message(row, pb.ACCESS_OWNER)
+                    if request_id:
+                        await idempotency.finish(
+                            connection, user, request_id, reply.SerializeToString()
+                        )
+                else:
+                    reply = pb.Class.FromString(replay)
+            await journal.done(connection, journal_ids)
+        return reply
+
+    async def GetClass(  # noqa: N802
+        self, request: pb.GetClassRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Class:
+        user = self._user(context)
+        class_id = convert.parse_uuid(request.class_id, "class_id")
+        access = await self._require(user, Kind.CLASS, class_id, Permission.READ)
+        async with self._deps.pool.acquire() as connection:
+            row = await classes.get(connection, class_id)
+        if row is None:
+            raise class_not_found()
+        return convert.class_message(row, access)
+
+    async def ListClasses(  # noqa: N802
+        self, request: pb.ListClassesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListClassesResponse:
+        user = self._user(context)
+        size = pagination.page_size(request.page_size)
+        after = pagination.decode(request.page_token, _SCOPE)
+        # Owned and shared alike come from sharing: it is the one authority on access.
+        visible = await self._auth.visible(user, Kind.CLASS)
+        if not visible:
+            return pb.ListClassesResponse()
+        async with self._deps.pool.acquire() as connection:
+            rows = await classes.page(connection, list(visible), after, size + 1)
+        page = rows[:size]
+        return pb.ListClassesResponse(
+            classes=[convert.class_message(row, visible[row.id]) for row in page],
+            next_page_token=(
+                pagination.encode(page[-1].cursor, _SCOPE) if len(rows) > size else ""
+            ),
+        )
+
+    async def UpdateClass(  # noqa: N802
+        self, request: pb.UpdateClassRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Class:
+        user = self._user(context)
+        class_id = convert.parse_uuid(request.school_class.id, "id")
+        paths = convert.update_paths(request.update_mask.paths, classes.UPDATABLE)
+        changes: dict[str, object] = {}
+        if "name" in paths:
+            changes["name"] = convert.required_name(request.school_class.name, "name")
+        if "term" in paths:
+            changes["term"] = _term(request.school_class)
+        access = await self._require(user, Kind.CLASS, class_id, Permission.WRITE)
+        async with self._deps.pool.acquire() as connection:
+            row = await classes.update(connection, class_id, changes)
+        if row is None:
+            raise class_not_found()
+        return convert.class_message(row, access)
+
+    async def DeleteClass(  # noqa: N802
+        self, request: pb.DeleteClassRequest, context: grpc.aio.ServicerContext
+    ) -> empty_pb2.Empty:
+        user = self._user(context)
+        class_id = convert.parse_uuid(request.class_id, "class_id")
+        await self._require(user, Kind.CLASS, class_id, Permission.DELETE)
+        async with self._deps.pool.acquire() as connection:
+            async with connection.transaction():
+                if not await classes.delete(connection, class_id):
+                    raise class_not_found()
+                journal_ids = await journal.record(connection, [journal.class_entry(class_id)])
+            # Sharing removes the class's tuples, grants, invitations and the enrollment links
+            # naming it; the students themselves stay.
+            await self._after_delete(connection, journal_ids, resources=[Ref(Kind.CLASS, class_id)])
+        return empty_pb2.Empty()

@@ -1,0 +1,69 @@
+"""Settings of the roster service, read once from the environment at start."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from services.common.config import Env
+from services.common.tls import TlsFiles
+
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class PhotoLimits:
+    """What an upload may be, and what is stored."""
+
+    max_bytes: int
+    max_pixels: int
+    full_px: int
+    thumb_px: int
+
+
+@dataclass(frozen=True)
+class RosterSettings:
+    """What the servicer needs beyond the common settings."""
+
+    sharing_target: str
+    # The name checked in sharing's certificate; None checks the target's host.
+    sharing_server_name: str | None
+    tls: TlsFiles
+    jwks_file: Path
+    jwt_issuer: str
+    jwt_audience: str
+    photos: PhotoLimits
+    # Journal entries younger than this belong to requests still running: leave them alone.
+    reconcile_after_seconds: float
+    reconcile_interval_seconds: float
+
+    @classmethod
+    def from_env(cls, env: Env) -> RosterSettings:
+        """Reads the TRACKCC_* variables; a bad value raises ConfigError naming it."""
+        host, port = env.address("TRACKCC_ROSTER_SHARING_TARGET", "localhost:50053")
+        return cls(
+            sharing_target=f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
+            sharing_server_name=env.optional_str("TRACKCC_ROSTER_SHARING_SERVER_NAME"),
+            tls=TlsFiles.from_env(env, "TRACKCC_ROSTER"),
+            jwks_file=env.file("TRACKCC_JWT_JWKS_FILE"),
+            jwt_issuer=env.str("TRACKCC_JWT_ISSUER", "trackcc"),
+            jwt_audience=env.str("TRACKCC_JWT_AUDIENCE", "trackcc-api"),
+            # The contract (API.md) fixes 5 MiB and 40 megapixels: settings may only lower them.
+            photos=PhotoLimits(
+                max_bytes=env.int(
+                    "TRACKCC_ROSTER_PHOTO_MAX_BYTES", 5 * MIB, minimum=1024, maximum=5 * MIB
+                ),
+                max_pixels=env.int(
+                    "TRACKCC_ROSTER_PHOTO_MAX_PIXELS",
+                    40_000_000,
+                    minimum=1024 * 1024,
+                    maximum=40_000_000,
+                ),
+                full_px=env.int("TRACKCC_ROSTER_PHOTO_FULL_PX", 1024, minimum=128, maximum=1024),
+                thumb_px=env.int("TRACKCC_ROSTER_PHOTO_THUMB_PX", 128, minimum=16, maximum=128),
+            ),
+            reconcile_after_seconds=env.float("TRACKCC_ROSTER_RECONCILE_AFTER_SECONDS", 60.0),
+            reconcile_interval_seconds=env.float(
+                "TRACKCC_ROSTER_RECONCILE_INTERVAL_SECONDS", 30.0, minimum=0.05
+            ),
+        )

@@ -1,0 +1,137 @@
+"""Between protobuf messages and the domain: validation of fields, rows to messages."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Collection
+from datetime import UTC, date, datetime
+
+from google.protobuf import timestamp_pb2
+
+from services.common.errors import InvalidArgument
+from services.roster.classes import ClassRow
+from services.roster.students import StudentRow
+from trackcc.roster.v1 import roster_service_pb2 as pb
+
+MAX_NAME = 100
+MAX_TERM = 100
+MAX_GENDER = 50
+MAX_NOTES = 2000
+OLDEST_BIRTH_DATE = date(1900, 1, 1)
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# C0/C1 control characters other than tab and newlines have no place in names or notes.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def invalid(field: str, problem: str) -> InvalidArgument:
+    """A validation error naming the API field (HTTP 422)."""
+    return InvalidArgument(f"{field}: {problem}", field_violations=[(field, problem)])
+
+
+def parse_uuid(value: str, field: str) -> uuid.UUID:
+    """A UUID from a request field; anything else is INVALID_ARGUMENT."""
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise invalid(field, "must be a UUID") from None
+
+
+def _clean(value: str, field: str) -> str:
+    if _CONTROL.search(value):
+        raise invalid(field, "must not contain control characters")
+    return value.strip()
+
+
+def required_name(value: str, field: str) -> str:
+    """A display name or class name: trimmed, 1 to 100 characters; aliases are fine."""
+    cleaned = _clean(value, field)
+    if not cleaned:
+        raise invalid(field, "must not be empty")
+    if len(cleaned) > MAX_NAME:
+        raise invalid(field, f"must be at most {MAX_NAME} characters")
+    return cleaned
+
+
+def optional_text(value: str | None, field: str, maximum: int) -> str | None:
+    """Trimmed free text; empty means unset."""
+    if value is None:
+        return None
+    cleaned = _clean(value, field)
+    if len(cleaned) > maximum:
+        raise invalid(field, f"must be at most {maximum} characters")
+    return cleaned or None
+
+
+def birth_date(value: str | None, today: date) -> date | None:
+    """``YYYY-MM-DD``, a real date, not in the future and not before 1900."""
+    if value is None or value == "":
+        return None
+    if not _DATE.match(value):
+        raise invalid("birth_date", "must be a date written YYYY-MM-DD")
+    try:
+        parsed = date.fromisoformat(value)
+    except ValueError:
+        raise invalid("birth_date", "is not a valid date") from None
+    if parsed > today:
+        raise invalid("birth_date", "must not be in the future")
+    if parsed < OLDEST_BIRTH_DATE:
+        raise invalid("birth_date", f"must not be before {OLDEST_BIRTH_DATE.isoformat()}")
+    return parsed
+
+
+def update_paths(paths: Collection[str], allowed: Collection[str]) -> list[str]:
+    """The update mask's paths; an empty or unknown path is INVALID_ARGUMENT."""
+    if not paths:
+        raise invalid("update_mask", "must name at least one field")
+    unknown = sorted(set(paths) - set(allowed))
+    if unknown:
+        raise invalid("update_mask", f"cannot change {', '.join(unknown)}")
+    return sorted(set(paths))
+
+
+def timestamp(value: datetime) -> timestamp_pb2.Timestamp:
+    message = timestamp_pb2.Timestamp()
+    message.FromDatetime(value.astimezone(UTC))
+    return message
+
+
+def class_message(row: ClassRow, access: int) -> pb.Class:
+    message = pb.Class(
+        id=str(row.id),
+        name=row.name,
+        owner_id=str(row.owner_id),
+        access=access,  # type: ignore[arg-type]
+        student_count=row.student_count,
+        create_time=timestamp(row.created_at),
+        update_time=timestamp(row.updated_at),
+    )
+    if row.term is not None:
+        message.term = row.term
+    return message
+
+
+def student_message(
+    row: StudentRow, access: int, visible_classes: Collection[uuid.UUID] | None
+) -> pb.Student:
+    """``visible_classes`` None means the caller may see every class of the student."""
+    message = pb.Student(
+        id=str(row.id),
+        display_name=row.display_name,
+        class_ids=[
+            str(c) for c in row.class_ids if visible_classes is None or c in visible_classes
+        ],
+        has_photo=row.has_photo,
+        owner_id=str(row.owner_id),
+        access=access,  # type: ignore[arg-type]
+        create_time=timestamp(row.created_at),
+        update_time=timestamp(row.updated_at),
+    )
+    if row.birth_date is not None:
+        message.birth_date = row.birth_date.isoformat()
+    if row.gender is not None:
+        message.gender = row.gender
+    if row.notes is not None:
+        message.notes = row.notes
+    return message

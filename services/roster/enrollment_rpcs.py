@@ -1,0 +1,108 @@
+"""Enrollment RPCs: the students of a class, enroll, unenroll."""
+
+from __future__ import annotations
+
+import uuid
+
+import grpc
+from google.protobuf import empty_pb2
+
+from services.common.errors import NotFound
+from services.roster import convert, enrollments, journal, pagination, students
+from services.roster.authorization import Kind, Permission, Ref, enrollment_link
+from services.roster.class_rpcs import class_not_found
+from services.roster.rpc_base import RpcBase
+from services.roster.student_rpcs import StudentRpcs, different_owner, student_not_found
+from trackcc.roster.v1 import roster_service_pb2 as pb
+
+_SCOPE = "class_students"
+
+
+class EnrollmentRpcs(StudentRpcs, RpcBase):
+    """Enrollments: a student joins classes of its own owner only."""
+
+    async def ListClassStudents(  # noqa: N802 - gRPC method name
+        self, request: pb.ListClassStudentsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListStudentsResponse:
+        user = self._user(context)
+        class_id = convert.parse_uuid(request.class_id, "class_id")
+        size = pagination.page_size(request.page_size)
+        after = pagination.decode(request.page_token, f"{_SCOPE}:{class_id}")
+        class_access = await self._require(user, Kind.CLASS, class_id, Permission.READ)
+        async with self._deps.pool.acquire() as connection:
+            rows = await students.page_in_class(connection, class_id, after, size + 1)
+        page = rows[:size]
+        if class_access == pb.ACCESS_VIEWER and page:
+            # A class viewer may hold a stronger grant on some students: ask for the whole
+            # page in one batch. Owners and editors of the class need no call (a student is
+            # owned by its class's owner, and editor is the most a grant gives).
+            found = await self._auth.access_of(user, [Ref(Kind.STUDENT, r.id) for r in page])
+            access = {r.id: found.get(r.id, pb.ACCESS_VIEWER) for r in page}
+        else:
+            access = {r.id: class_access for r in page}
+        return pb.ListStudentsResponse(
+            students=await self._students_out(user, page, access),
+            next_page_token=(
+                pagination.encode(page[-1].cursor, f"{_SCOPE}:{class_id}")
+                if len(rows) > size
+                else ""
+            ),
+        )
+
+    async def _require_pair(
+        self, user: uuid.UUID, class_id: uuid.UUID, student_id: uuid.UUID
+    ) -> None:
+        # Enrolling changes both: who sees the student (the class's grantees) and the class.
+        await self._auth.require_all(
+            user,
+            [
+                (Ref(Kind.CLASS, class_id), Permission.WRITE),
+                (Ref(Kind.STUDENT, student_id), Permission.WRITE),
+            ],
+        )
+
+    async def EnrollStudent(  # noqa: N802
+        self, request: pb.EnrollStudentRequest, context: grpc.aio.ServicerContext
+    ) -> empty_pb2.Empty:
+        user = self._user(context)
+        class_id = convert.parse_uuid(request.class_id, "class_id")
+        student_id = convert.parse_uuid(request.student_id, "student_id")
+        await self._require_pair(user, class_id, student_id)
+        async with self._deps.pool.acquire() as connection:
+            journal_ids = await self._create_with_tuples(
+                connection, [journal.enrollment_entry(student_id, class_id)]
+            )
+            async with connection.transaction():
+                if not await enrollments.enroll(connection, class_id, student_id):
+                    class_owner, student_owner = await enrollments.owners_of_pair(
+                        connection, class_id, student_id
+                    )
+                    if class_owner is None:
+                        raise class_not_found()
+                    if student_owner is None:
+                        raise student_not_found()
+                    raise different_owner()
+                # Written again on a repeated enroll too: idempotent, and it repairs a link
+                # that went missing.
+                await self._tuples_written([enrollment_link(student_id, class_id)])
+            await journal.done(connection, journal_ids)
+        return empty_pb2.Empty()
+
+    async def UnenrollStudent(  # noqa: N802
+        self, request: pb.UnenrollStudentRequest, context: grpc.aio.ServicerContext
+    ) -> empty_pb2.Empty:
+        user = self._user(context)
+        class_id = convert.parse_uuid(request.class_id, "class_id")
+        student_id = convert.parse_uuid(request.student_id, "student_id")
+        await self._require_pair(user, class_id, student_id)
+        async with self._deps.pool.acquire() as connection:
+            async with connection.transaction():
+                if not await enrollments.unenroll(connection, class_id, student_id):
+                    raise NotFound("the student is not enrolled in this class", reason="not_found")
+                journal_ids = await journal.record(
+                    connection, [journal.enrollment_entry(student_id, class_id)]
+                )
+            await self._after_delete(
+                connection, journal_ids, tuples=[enrollment_link(student_id, class_id)]
+            )
+        return empty_pb2.Empty()

@@ -1,0 +1,96 @@
+"""Idempotent creates (AIP-155): the first response of a request id is replayed, 24 hours on.
+
+The key row is inserted in the same transaction as the work, so the work and the stored
+response commit together. A duplicate arriving while the first still runs would wait on that
+row; a short lock timeout turns the wait into ABORTED (the gateway's 409) instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+
+import asyncpg
+
+from services.common.errors import Aborted, InvalidArgument
+from services.roster.db import DbConnection
+
+KEEP_HOURS = 24
+MAX_REQUEST_ID = 200
+
+
+def request_hash(serialized_request: bytes) -> bytes:
+    """What identifies "the same body"."""
+    return hashlib.sha256(serialized_request).digest()
+
+
+def checked_request_id(request_id: str) -> str:
+    """The request id, or INVALID_ARGUMENT when it is too long to keep."""
+    if len(request_id) > MAX_REQUEST_ID:
+        raise InvalidArgument(
+            "request_id is too long",
+            field_violations=[("request_id", f"at most {MAX_REQUEST_ID} characters")],
+        )
+    return request_id
+
+
+async def claim(
+    connection: DbConnection, principal_id: uuid.UUID, request_id: str, body_hash: bytes
+) -> bytes | None:
+    """None when the request is new (do the work, then :func:`finish`); else the first response.
+
+    Call inside the transaction that does the work.
+    """
+    await connection.execute(
+        "DELETE FROM idempotency_keys WHERE principal_id = $1 AND request_id = $2"
+        " AND created_at <= now() - make_interval(hours => $3)",
+        principal_id,
+        request_id,
+        KEEP_HOURS,
+    )
+    await connection.execute("SET LOCAL lock_timeout = '2s'")
+    try:
+        inserted = await connection.fetchval(
+            """
+            INSERT INTO idempotency_keys (principal_id, request_id, request_hash, response)
+            VALUES ($1, $2, $3, '')
+            ON CONFLICT (principal_id, request_id) DO NOTHING
+            RETURNING 1
+            """,
+            principal_id,
+            request_id,
+            body_hash,
+        )
+    except asyncpg.LockNotAvailableError:
+        raise Aborted(
+            "a request with this request_id is still running", reason="request_in_progress"
+        ) from None
+    await connection.execute("SET LOCAL lock_timeout = 0")
+    if inserted is not None:
+        return None
+    row = await connection.fetchrow(
+        "SELECT request_hash, response FROM idempotency_keys"
+        " WHERE principal_id = $1 AND request_id = $2",
+        principal_id,
+        request_id,
+    )
+    if row is None or row["request_hash"] != body_hash:
+        raise InvalidArgument(
+            "this request_id was used with a different request",
+            reason="idempotency_key_reused",
+            field_violations=[("request_id", "used with a different request")],
+        )
+    response: bytes = row["response"]
+    return response
+
+
+async def finish(
+    connection: DbConnection, principal_id: uuid.UUID, request_id: str, response: bytes
+) -> None:
+    """Stores the response to replay (same transaction as the work)."""
+    await connection.execute(
+        "UPDATE idempotency_keys SET response = $3 WHERE principal_id = $1 AND request_id = $2",
+        principal_id,
+        request_id,
+        response,
+    )

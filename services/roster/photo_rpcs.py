@@ -1,0 +1,139 @@
+"""Photo RPCs: upload (client stream), download (server stream), delete.
+
+One pipeline (:mod:`photos`) for student photos and an account's own photo.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import grpc
+from google.protobuf import empty_pb2
+
+from services.common.errors import NotFound
+from services.roster import convert, photo_store, photos
+from services.roster.authorization import Kind, Permission
+from services.roster.photo_store import Subject
+from services.roster.rpc_base import RpcBase
+from trackcc.roster.v1 import roster_service_pb2 as pb
+
+CHUNK_BYTES = 64 * 1024
+DECLARED_TYPES = frozenset({"", "image/jpeg", "image/png", "image/webp"})
+
+
+def photo_not_found() -> NotFound:
+    return NotFound("photo not found", reason="not_found")
+
+
+def etags_of(header: str) -> list[str]:
+    """The entity tags of an If-None-Match value: quotes and weak prefixes removed."""
+    tags = []
+    for part in header.split(","):
+        tag = part.strip()
+        if tag.startswith("W/"):
+            tag = tag[2:]
+        tag = tag.strip('"')
+        if tag:
+            tags.append(tag)
+    return tags
+
+
+class PhotoRpcs(RpcBase):
+    """Photos: every change needs write access to the student, every read needs read access."""
+
+    async def _subject(
+        self, user: uuid.UUID, subject: pb.PhotoSubject, permission: Permission
+    ) -> Subject:
+        which = subject.WhichOneof("subject")
+        if which == "student_id":
+            student_id = convert.parse_uuid(subject.student_id, "student_id")
+            await self._require(user, Kind.STUDENT, student_id, permission)
+            return Subject(student_id=student_id)
+        if which == "caller_account" and subject.caller_account:
+            # Only ever the caller's own account, taken from the token.
+            return Subject(account_id=user)
+        raise convert.invalid("subject", "name a student or the caller's account")
+
+    def _rejected(self, reason: str) -> None:
+        self._deps.metrics.photo_rejections.labels(reason).inc()
+
+    async def UploadPhoto(  # noqa: N802 - gRPC method name
+        self,
+        request_iterator: AsyncIterator[pb.UploadPhotoRequest],
+        context: grpc.aio.ServicerContext,
+    ) -> pb.Photo:
+        user = self._user(context)
+        limits = self._deps.photo_limits
+        first = await anext(aiter(request_iterator), None)
+        if first is None or not first.HasField("metadata"):
+            raise convert.invalid("metadata", "the first message must carry the metadata")
+        if first.metadata.content_type.lower() not in DECLARED_TYPES:
+            self._rejected(photos.UNSUPPORTED)
+            raise photos.PhotoRejected(
+                "only image/jpeg, image/png and image/webp are accepted",
+                reason=photos.UNSUPPORTED,
+            )
+        # Authorized before a single byte of the image is read.
+        subject = await self._subject(user, first.metadata.subject, Permission.WRITE)
+        received = bytearray()
+        async for part in request_iterator:
+            if not part.HasField("chunk"):
+                raise convert.invalid("metadata", "only the first message carries metadata")
+            received += part.chunk
+            if len(received) > limits.max_bytes:
+                # Refused as soon as the limit is passed: the rest is never read or held.
+                self._rejected(photos.TOO_LARGE)
+                raise photos.too_large(limits.max_bytes)
+        self._deps.metrics.photo_bytes.observe(len(received))
+        try:
+            processed = await photos.process_in_thread(
+                bytes(received), limits, self._deps.photo_executor
+            )
+        except photos.PhotoRejected as rejected:
+            self._rejected(rejected.reason)
+            raise
+        del received
+        async with self._deps.pool.acquire() as connection:
+            if not await photo_store.save(connection, subject, processed):
+                raise NotFound("student not found", reason="not_found")
+        return pb.Photo(
+            width=processed.full.width, height=processed.full.height, etag=processed.full.etag
+        )
+
+    async def DownloadPhoto(  # noqa: N802
+        self, request: pb.DownloadPhotoRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[pb.DownloadPhotoResponse]:
+        user = self._user(context)
+        subject = await self._subject(user, request.subject, Permission.READ)
+        async with self._deps.pool.acquire() as connection:
+            stored = await photo_store.load(
+                connection,
+                subject,
+                thumb=request.size == pb.PHOTO_SIZE_THUMB,
+                known_etags=etags_of(request.if_none_match),
+            )
+        if stored is None:
+            raise photo_not_found()
+        yield pb.DownloadPhotoResponse(
+            metadata=pb.DownloadPhotoMetadata(
+                content_type=stored.content_type,
+                content_length=stored.length if stored.data is not None else 0,
+                etag=stored.etag,
+                not_modified=stored.data is None,
+            )
+        )
+        if stored.data is not None:
+            view = memoryview(stored.data)
+            for start in range(0, len(view), CHUNK_BYTES):
+                yield pb.DownloadPhotoResponse(chunk=bytes(view[start : start + CHUNK_BYTES]))
+
+    async def DeletePhoto(  # noqa: N802
+        self, request: pb.DeletePhotoRequest, context: grpc.aio.ServicerContext
+    ) -> empty_pb2.Empty:
+        user = self._user(context)
+        subject = await self._subject(user, request.subject, Permission.WRITE)
+        async with self._deps.pool.acquire() as connection:
+            if not await photo_store.delete(connection, subject):
+                raise photo_not_found()
+        return empty_pb2.Empty()

@@ -1,0 +1,200 @@
+"""Student RPCs: create (optionally enrolled), read, list, change, delete."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+import grpc
+from google.protobuf import empty_pb2
+
+from services.common.errors import NotFound, PermissionDenied
+from services.roster import (
+    classes,
+    convert,
+    enrollments,
+    idempotency,
+    journal,
+    pagination,
+    students,
+)
+from services.roster.authorization import (
+    Kind,
+    Permission,
+    Ref,
+    enrollment_link,
+    owner_tuple,
+)
+from services.roster.rpc_base import RpcBase
+from services.roster.students import StudentRow
+from trackcc.roster.v1 import roster_service_pb2 as pb
+
+_SCOPE = "students"
+MAX_CLASSES_PER_STUDENT = 100
+
+
+def student_not_found() -> NotFound:
+    return NotFound("student not found", reason="not_found")
+
+
+def different_owner() -> PermissionDenied:
+    return PermissionDenied(
+        "a student can only be enrolled in classes of its own owner", reason="different_owner"
+    )
+
+
+def _optional(message: pb.Student, field: str) -> str | None:
+    return getattr(message, field) if message.HasField(field) else None  # type: ignore[arg-type]
+
+
+class StudentRpcs(RpcBase):
+    """The student half of the servicer."""
+
+    async def _students_out(
+        self, user: uuid.UUID, rows: Sequence[StudentRow], access: dict[uuid.UUID, int]
+    ) -> list[pb.Student]:
+        """Messages for rows; a non-owner sees only the class ids of classes they may see."""
+        needs_filter = any(access[row.id] != pb.ACCESS_OWNER and row.class_ids for row in rows)
+        # One ListResources call for the whole page, and only when some row needs it.
+        seen_classes = set(await self._auth.visible(user, Kind.CLASS)) if needs_filter else None
+        return [
+            convert.student_message(
+                row, access[row.id], None if access[row.id] == pb.ACCESS_OWNER else seen_classes
+            )
+            for row in rows
+        ]
+
+    async def CreateStudent(  # noqa: N802 - gRPC method name
+        self, request: pb.CreateStudentRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Student:
+        user = self._user(context)
+        given = request.student
+        new = students.NewStudent(
+            display_name=convert.required_name(given.display_name, "display_name"),
+            birth_date=convert.birth_date(_optional(given, "birth_date"), self._today()),
+            gender=convert.optional_text(_optional(given, "gender"), "gender", convert.MAX_GENDER),
+            notes=convert.optional_text(_optional(given, "notes"), "notes", convert.MAX_NOTES),
+        )
+        class_ids = list(dict.fromkeys(convert.parse_uuid(c, "class_ids") for c in given.class_ids))
+        if len(class_ids) > MAX_CLASSES_PER_STUDENT:
+            raise convert.invalid("class_ids", f"at most {MAX_CLASSES_PER_STUDENT}")
+        request_id = idempotency.checked_request_id(request.request_id)
+        if class_ids:
+            await self._auth.require_all(
+                user, [(Ref(Kind.CLASS, c), Permission.WRITE) for c in class_ids]
+            )
+        student_id = uuid.uuid4()
+        tuples = [owner_tuple(Ref(Kind.STUDENT, student_id), user)]
+        tuples += [enrollment_link(student_id, c) for c in class_ids]
+        async with self._deps.pool.acquire() as connection:
+            journal_ids = await self._create_with_tuples(
+                connection, [journal.student_entry(student_id)]
+            )
+            async with connection.transaction():
+                replay = None
+                if request_id:
+                    replay = await idempotency.claim(
+                        connection,
+                        user,
+                        request_id,
+                        idempotency.request_hash(request.SerializeToString(deterministic=True)),
+                    )
+                if replay is None:
+                    owners = await classes.owners(connection, class_ids)
+                    if len(owners) < len(class_ids):
+                        raise NotFound("class not found", reason="not_found")
+                    if any(owner != user for owner in owners.values()):
+                        raise different_owner()
+                    await students.insert(connection, student_id, user, new)
+                    await enrollments.enroll_many(connection, class_ids, student_id)
+                    await self._tuples_written(tuples)
+                    row = await students.get(connection, student_id)
+                    assert row is not None
+                    reply = convert.student_message(row, pb.ACCESS_OWNER, None)
+                    if request_id:
+                        await idempotency.finish(
+                            connection, user, request_id, reply.SerializeToString()
+                        )
+                else:
+                    reply = pb.Student.FromString(replay)
+            await journal.done(connection, journal_ids)
+        return reply
+
+    async def GetStudent(  # noqa: N802
+        self, request: pb.GetStudentRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Student:
+        user = self._user(context)
+        student_id = convert.parse_uuid(request.student_id, "student_id")
+        access = await self._require(user, Kind.STUDENT, student_id, Permission.READ)
+        async with self._deps.pool.acquire() as connection:
+            row = await students.get(connection, student_id)
+        if row is None:
+            raise student_not_found()
+        return (await self._students_out(user, [row], {row.id: access}))[0]
+
+    async def ListStudents(  # noqa: N802
+        self, request: pb.ListStudentsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListStudentsResponse:
+        user = self._user(context)
+        size = pagination.page_size(request.page_size)
+        after = pagination.decode(request.page_token, _SCOPE)
+        # Owned, shared directly and shared through a class: sharing answers all three.
+        visible = await self._auth.visible(user, Kind.STUDENT)
+        if not visible:
+            return pb.ListStudentsResponse()
+        async with self._deps.pool.acquire() as connection:
+            rows = await students.page(connection, list(visible), after, size + 1)
+        page = rows[:size]
+        return pb.ListStudentsResponse(
+            students=await self._students_out(user, page, visible),
+            next_page_token=(
+                pagination.encode(page[-1].cursor, _SCOPE) if len(rows) > size else ""
+            ),
+        )
+
+    async def UpdateStudent(  # noqa: N802
+        self, request: pb.UpdateStudentRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Student:
+        user = self._user(context)
+        given = request.student
+        student_id = convert.parse_uuid(given.id, "id")
+        paths = convert.update_paths(request.update_mask.paths, students.UPDATABLE)
+        changes: dict[str, object] = {}
+        if "display_name" in paths:
+            changes["display_name"] = convert.required_name(given.display_name, "display_name")
+        if "birth_date" in paths:
+            changes["birth_date"] = convert.birth_date(
+                _optional(given, "birth_date"), self._today()
+            )
+        if "gender" in paths:
+            changes["gender"] = convert.optional_text(
+                _optional(given, "gender"), "gender", convert.MAX_GENDER
+            )
+        if "notes" in paths:
+            changes["notes"] = convert.optional_text(
+                _optional(given, "notes"), "notes", convert.MAX_NOTES
+            )
+        access = await self._require(user, Kind.STUDENT, student_id, Permission.WRITE)
+        async with self._deps.pool.acquire() as connection:
+            row = await students.update(connection, student_id, changes)
+        if row is None:
+            raise student_not_found()
+        return (await self._students_out(user, [row], {row.id: access}))[0]
+
+    async def DeleteStudent(  # noqa: N802
+        self, request: pb.DeleteStudentRequest, context: grpc.aio.ServicerContext
+    ) -> empty_pb2.Empty:
+        user = self._user(context)
+        student_id = convert.parse_uuid(request.student_id, "student_id")
+        await self._require(user, Kind.STUDENT, student_id, Permission.DELETE)
+        async with self._deps.pool.acquire() as connection:
+            async with connection.transaction():
+                # Enrollments and the photo go with the row (ON DELETE CASCADE).
+                if await students.delete(connection, student_id) is None:
+                    raise student_not_found()
+                journal_ids = await journal.record(connection, [journal.student_entry(student_id)])
+            # Every tuple of the student, its enrollment links included, and its grants.
+            await self._after_delete(
+                connection, journal_ids, resources=[Ref(Kind.STUDENT, student_id)]
+            )
+        return empty_pb2.Empty()

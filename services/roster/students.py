@@ -1,0 +1,182 @@
+"""Repository of students: plain parameterised SQL on the caller's one connection."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import asyncpg
+
+from services.roster.db import DbConnection
+from services.roster.pagination import Cursor
+
+_COLUMNS = """
+    s.id, s.owner_id, s.display_name, s.birth_date, s.gender, s.notes,
+    s.created_at, s.updated_at,
+    ARRAY(SELECT e.class_id FROM enrollments AS e WHERE e.student_id = s.id ORDER BY e.class_id)
+        AS class_ids,
+    EXISTS (SELECT 1 FROM photos AS p WHERE p.student_id = s.id) AS has_photo
+"""
+
+# Only these columns may be changed; the update mask is checked against this set.
+UPDATABLE = frozenset({"display_name", "birth_date", "gender", "notes"})
+
+
+@dataclass(frozen=True)
+class StudentRow:
+    """A student as stored, with every class it is enrolled in."""
+
+    id: uuid.UUID
+    owner_id: uuid.UUID
+    display_name: str
+    birth_date: date | None
+    gender: str | None
+    notes: str | None
+    class_ids: list[uuid.UUID]
+    has_photo: bool
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def cursor(self) -> Cursor:
+        return Cursor(self.created_at, self.id)
+
+
+def _row(record: asyncpg.Record) -> StudentRow:
+    return StudentRow(
+        id=record["id"],
+        owner_id=record["owner_id"],
+        display_name=record["display_name"],
+        birth_date=record["birth_date"],
+        gender=record["gender"],
+        notes=record["notes"],
+        class_ids=list(record["class_ids"]),
+        has_photo=record["has_photo"],
+        created_at=record["created_at"],
+        updated_at=record["updated_at"],
+    )
+
+
+@dataclass(frozen=True)
+class NewStudent:
+    """The fields a create sets."""
+
+    display_name: str
+    birth_date: date | None
+    gender: str | None
+    notes: str | None
+
+
+async def insert(
+    connection: DbConnection, student_id: uuid.UUID, owner_id: uuid.UUID, new: NewStudent
+) -> None:
+    await connection.execute(
+        "INSERT INTO students (id, owner_id, display_name, birth_date, gender, notes)"
+        " VALUES ($1, $2, $3, $4, $5, $6)",
+        student_id,
+        owner_id,
+        new.display_name,
+        new.birth_date,
+        new.gender,
+        new.notes,
+    )
+
+
+async def get(connection: DbConnection, student_id: uuid.UUID) -> StudentRow | None:
+    record = await connection.fetchrow(
+        f"SELECT {_COLUMNS} FROM students AS s WHERE s.id = $1", student_id
+    )
+    return _row(record) if record else None
+
+
+async def page(
+    connection: DbConnection,
+    ids: Sequence[uuid.UUID],
+    after: Cursor | None,
+    limit: int,
+) -> list[StudentRow]:
+    """Students among ``ids`` in (created_at, id) order after the cursor."""
+    records = await connection.fetch(
+        f"""
+        SELECT {_COLUMNS} FROM students AS s
+         WHERE s.id = ANY($1::uuid[])
+           AND ($2::timestamptz IS NULL OR (s.created_at, s.id) > ($2::timestamptz, $3::uuid))
+         ORDER BY s.created_at, s.id
+         LIMIT $4
+        """,
+        list(ids),
+        after.created_at if after else None,
+        after.id if after else None,
+        limit,
+    )
+    return [_row(r) for r in records]
+
+
+async def page_in_class(
+    connection: DbConnection, class_id: uuid.UUID, after: Cursor | None, limit: int
+) -> list[StudentRow]:
+    """Students enrolled in a class, in (created_at, id) order after the cursor."""
+    records = await connection.fetch(
+        f"""
+        SELECT {_COLUMNS} FROM enrollments AS en JOIN students AS s ON s.id = en.student_id
+         WHERE en.class_id = $1
+           AND ($2::timestamptz IS NULL OR (s.created_at, s.id) > ($2::timestamptz, $3::uuid))
+         ORDER BY s.created_at, s.id
+         LIMIT $4
+        """,
+        class_id,
+        after.created_at if after else None,
+        after.id if after else None,
+        limit,
+    )
+    return [_row(r) for r in records]
+
+
+async def update(
+    connection: DbConnection, student_id: uuid.UUID, changes: Mapping[str, object]
+) -> StudentRow | None:
+    """Sets the given columns (names from :data:`UPDATABLE` only) and returns the student."""
+    names = sorted(changes)
+    if not set(names) <= UPDATABLE:
+        raise ValueError(f"not updatable: {set(names) - UPDATABLE}")
+    assignments = ", ".join(f"{name} = ${i + 2}" for i, name in enumerate(names))
+    updated = await connection.fetchval(
+        f"UPDATE students SET {assignments}, updated_at = clock_timestamp()"
+        " WHERE id = $1 RETURNING id",
+        student_id,
+        *(changes[name] for name in names),
+    )
+    return await get(connection, student_id) if updated else None
+
+
+async def delete(connection: DbConnection, student_id: uuid.UUID) -> list[uuid.UUID] | None:
+    """Deletes the student with its enrollments and photo; returns the classes it was in, or
+    None when there was no such student."""
+    class_ids = await connection.fetchval(
+        """
+        WITH gone AS (DELETE FROM students WHERE id = $1 RETURNING id)
+        SELECT ARRAY(SELECT class_id FROM enrollments WHERE student_id = $1)
+          FROM gone
+        """,
+        student_id,
+    )
+    return None if class_ids is None else list(class_ids)
+
+
+async def owned(connection: DbConnection, owner_id: uuid.UUID) -> list[StudentRow]:
+    """Every student of an owner (export)."""
+    records = await connection.fetch(
+        f"SELECT {_COLUMNS} FROM students AS s WHERE s.owner_id = $1 ORDER BY s.created_at, s.id",
+        owner_id,
+    )
+    return [_row(r) for r in records]
+
+
+async def delete_owned(connection: DbConnection, owner_id: uuid.UUID) -> list[uuid.UUID]:
+    """Deletes every student of an owner (purge); returns their ids."""
+    records = await connection.fetch(
+        "DELETE FROM students WHERE owner_id = $1 RETURNING id", owner_id
+    )
+    return [r["id"] for r in records]
