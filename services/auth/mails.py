@@ -29,9 +29,7 @@ def link(public_url: str, path: str, token: str) -> str:
     return f"{public_url}{path}?{urlencode({'token': token})}"
 
 
-async def send(
-    connection: DbConnection, recipient: str, mail: Mail, now: dt.datetime
-) -> None:
+async def send(connection: DbConnection, recipient: str, mail: Mail, now: dt.datetime) -> None:
     """Puts the mail in the outbox; call it in the transaction of its cause."""
     await outbox.enqueue(
         connection,

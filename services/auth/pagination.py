@@ -34,8 +34,10 @@ def decode(token: str, count: int) -> list[str] | None:
         parts = json.loads(base64.urlsafe_b64decode(token.encode()))
     except (ValueError, UnicodeDecodeError):
         parts = None
-    if not isinstance(parts, list) or len(parts) != count or not all(
-        isinstance(part, str) for part in parts
+    if (
+        not isinstance(parts, list)
+        or len(parts) != count
+        or not all(isinstance(part, str) for part in parts)
     ):
         raise InvalidArgument(
             "page_token is not valid", field_violations=[("page_token", "is not valid")]

@@ -1,9 +1,129 @@
-"""(in progress)"""
+"""Session methods: refresh with rotation, list, sign out, and states for the gateway."""
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
+import uuid
+
+import grpc
+from google.protobuf import empty_pb2
+
+from services.auth import pagination, refresh, sessions
+from services.auth.messages import timestamp
 from services.auth.signin import SignInRpcs
+from services.common.errors import InvalidArgument, NotFound, PermissionDenied, Unauthenticated
+from services.common.tls import peer_common_name
+from trackcc.auth.v1 import auth_service_pb2 as pb
+
+logger = logging.getLogger(__name__)
+
+# The only caller allowed to ask about arbitrary sessions (its revocation cache).
+GATEWAY_COMMON_NAME = "gateway"
+MAX_STATE_BATCH = 1000
 
 
 class SessionRpcs(SignInRpcs):
-    """(in progress)"""
+    """RefreshSession, ListSessions, DeleteSession, DeleteAllSessions, BatchGetSessionStates."""
+
+    async def RefreshSession(
+        self, request: pb.RefreshSessionRequest, context: grpc.aio.ServicerContext
+    ) -> pb.SessionTokens:
+        deps = self._deps
+        new = sessions.new_refresh_token()
+        async with deps.pool.acquire() as connection, connection.transaction():
+            rotated = await refresh.rotate(
+                connection,
+                request.refresh_token[:200],
+                new.digest,
+                request.user_agent,
+                deps.clock(),
+                deps.policy,
+            )
+        if rotated is None:
+            raise Unauthenticated("the refresh token is invalid", reason="invalid_token")
+        return self._tokens(rotated.account, rotated.session_id, new.value)
+
+    async def ListSessions(
+        self, request: pb.ListSessionsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListSessionsResponse:
+        deps = self._deps
+        principal = self._principal(context)
+        size = pagination.page_size(request.page_size)
+        position = pagination.decode(request.page_token, 2)
+        after = None
+        if position:
+            try:
+                after = (dt.datetime.fromisoformat(position[0]), uuid.UUID(position[1]))
+            except ValueError:
+                raise InvalidArgument("page_token is not valid") from None
+        async with deps.pool.acquire() as connection:
+            account = await self._session_account(connection, principal)
+            rows = await sessions.list_active(
+                connection, account.id, deps.clock(), deps.policy, size + 1, after
+            )
+        response = pb.ListSessionsResponse(
+            sessions=[session_message(row, principal.session_id) for row in rows[:size]]
+        )
+        if len(rows) > size:
+            last = rows[size - 1]
+            response.next_page_token = pagination.encode(last.created_at.isoformat(), str(last.id))
+        return response
+
+    async def DeleteSession(
+        self, request: pb.DeleteSessionRequest, context: grpc.aio.ServicerContext
+    ) -> empty_pb2.Empty:
+        principal = self._principal(context)
+        target = principal.session_id if request.session_id == "current" else request.session_id
+        async with self._deps.pool.acquire() as connection:
+            account = await self._session_account(connection, principal)
+            try:
+                session_id = uuid.UUID(target)
+            except ValueError:
+                raise NotFound("no such session") from None
+            # Scoped to the caller's account: another user's session id is simply not found.
+            if not await sessions.revoke(connection, account.id, session_id, self._deps.clock()):
+                raise NotFound("no such session")
+        return empty_pb2.Empty()
+
+    async def DeleteAllSessions(
+        self, request: pb.DeleteAllSessionsRequest, context: grpc.aio.ServicerContext
+    ) -> empty_pb2.Empty:
+        principal = self._principal(context)
+        async with self._deps.pool.acquire() as connection:
+            account = await self._session_account(connection, principal)
+            await sessions.revoke_all(connection, account.id, self._deps.clock())
+        return empty_pb2.Empty()
+
+    async def BatchGetSessionStates(
+        self, request: pb.BatchGetSessionStatesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.BatchGetSessionStatesResponse:
+        if peer_common_name(context) != GATEWAY_COMMON_NAME:
+            raise PermissionDenied("only the gateway may ask for session states")
+        if len(request.session_ids) > MAX_STATE_BATCH:
+            raise InvalidArgument(
+                f"at most {MAX_STATE_BATCH} session ids per call",
+                field_violations=[("session_ids", f"more than {MAX_STATE_BATCH}")],
+            )
+        ids = []
+        for text in request.session_ids:
+            try:
+                ids.append(uuid.UUID(text))
+            except ValueError:
+                continue  # not a session id: not active, which is the answer
+        async with self._deps.pool.acquire() as connection:
+            active = await sessions.active_ids(
+                connection, ids, self._deps.clock(), self._deps.policy
+            )
+        return pb.BatchGetSessionStatesResponse(active_session_ids=[str(i) for i in active])
+
+
+def session_message(row: sessions.SessionRow, current_session_id: str) -> pb.Session:
+    """The Session message; ``current`` marks the session of the calling token."""
+    return pb.Session(
+        id=str(row.id),
+        create_time=timestamp(row.created_at),
+        last_use_time=timestamp(row.last_used_at),
+        user_agent=row.user_agent,
+        current=str(row.id) == current_session_id,
+    )

@@ -100,7 +100,9 @@ class SupportRpcs(RpcBase):
             )
         if len(rows) > size:
             last = rows[size - 1]
-            response.next_page_token = pagination.encode(last.requested_at.isoformat(), str(last.id))
+            response.next_page_token = pagination.encode(
+                last.requested_at.isoformat(), str(last.id)
+            )
         return response
 
     async def CreateUnlockRequest(

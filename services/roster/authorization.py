@@ -113,10 +113,10 @@ def _chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:
 
 
 class Authorizer:
-    """Asks sharing; the stub comes from :func:`open_authorizer` or a test."""
+    """Asks sharing; on the long-lived channel of :class:`SharingChannel`, or a test's."""
 
     def __init__(self, stub: pb_grpc.SharingServiceAsyncStub) -> None:
-        self._stub = stub
+        self.stub = stub
 
     async def require(self, user_id: uuid.UUID, ref: Ref, permission: Permission) -> int:
         """The caller's access (roster ``Access``) if the permission is allowed.
@@ -155,7 +155,7 @@ class Authorizer:
         token = ""
         while True:
             reply = await self._call(
-                self._stub.ListResources(
+                self.stub.ListResources(
                     pb.ListResourcesRequest(
                         user_id=str(user_id),
                         resource_type=kind.value,
@@ -177,7 +177,7 @@ class Authorizer:
         """Writes tuples (idempotent)."""
         for chunk in _chunks(tuples, MAX_TUPLES):
             await self._call(
-                self._stub.WriteTuples(
+                self.stub.WriteTuples(
                     pb.WriteTuplesRequest(tuples=[t.message() for t in chunk]),
                     timeout=CALL_TIMEOUT_SECONDS,
                 )
@@ -189,14 +189,14 @@ class Authorizer:
         """Deletes tuples, and every tuple, grant and invitation of deleted resources."""
         for chunk in _chunks(tuples, MAX_TUPLES):
             await self._call(
-                self._stub.DeleteTuples(
+                self.stub.DeleteTuples(
                     pb.DeleteTuplesRequest(tuples=[t.message() for t in chunk]),
                     timeout=CALL_TIMEOUT_SECONDS,
                 )
             )
         for group in _chunks(resources, MAX_TUPLES):
             await self._call(
-                self._stub.DeleteTuples(
+                self.stub.DeleteTuples(
                     pb.DeleteTuplesRequest(resources=[r.message() for r in group]),
                     timeout=CALL_TIMEOUT_SECONDS,
                 )
@@ -210,11 +210,11 @@ class Authorizer:
             for ref, perm in asks
         ]
         if len(checks) == 1:
-            return [await self._call(self._stub.Check(checks[0], timeout=CALL_TIMEOUT_SECONDS))]
+            return [await self._call(self.stub.Check(checks[0], timeout=CALL_TIMEOUT_SECONDS))]
         results: list[pb.CheckResponse] = []
         for chunk in _chunks(checks, MAX_CHECKS):
             reply = await self._call(
-                self._stub.BatchCheck(
+                self.stub.BatchCheck(
                     pb.BatchCheckRequest(checks=chunk), timeout=CALL_TIMEOUT_SECONDS
                 )
             )

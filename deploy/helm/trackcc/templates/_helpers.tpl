@@ -116,7 +116,7 @@ Call with (dict "root" $ "envName" "TRACKCC_AUTH_DATABASE_URL" "key" "auth-url" 
 {{- define "trackcc.dsnEnv" -}}
 {{- $root := .root }}
 {{- if $root.Values.postgresql.operator.enabled }}
-{{- $passwordVar := printf "%s_PASSWORD" .envName }}
+{{- $passwordVar := printf "%s_PASSWORD" .envName -}}
 - name: {{ $passwordVar }}
   valueFrom:
     secretKeyRef:
@@ -124,7 +124,7 @@ Call with (dict "root" $ "envName" "TRACKCC_AUTH_DATABASE_URL" "key" "auth-url" 
       key: password
 - name: {{ .envName }}
   value: {{ printf "postgresql://%s:$(%s)@%s-rw.%s.svc:5432/%s?sslmode=verify-full&sslrootcert=%s/ca.crt" .role $passwordVar (include "trackcc.pgCluster" $root) $root.Release.Namespace $root.Values.postgresql.database (include "trackcc.pgCaDir" $root) | quote }}
-{{- else }}
+{{- else -}}
 - name: {{ .envName }}
   valueFrom:
     secretKeyRef:
@@ -135,7 +135,7 @@ Call with (dict "root" $ "envName" "TRACKCC_AUTH_DATABASE_URL" "key" "auth-url" 
 
 {{/* The volume of the CloudNativePG CA (operator mode only). */}}
 {{- define "trackcc.pgCaVolume" -}}
-{{- if .Values.postgresql.operator.enabled }}
+{{- if .Values.postgresql.operator.enabled -}}
 - name: pg-ca
   secret:
     secretName: {{ include "trackcc.pgCluster" . }}-ca
@@ -146,7 +146,7 @@ Call with (dict "root" $ "envName" "TRACKCC_AUTH_DATABASE_URL" "key" "auth-url" 
 {{- end }}
 
 {{- define "trackcc.pgCaMount" -}}
-{{- if .Values.postgresql.operator.enabled }}
+{{- if .Values.postgresql.operator.enabled -}}
 - name: pg-ca
   mountPath: {{ include "trackcc.pgCaDir" . }}
   readOnly: true
