@@ -26,8 +26,10 @@ from services.sharing.invitations import Invitation, Status
 from services.sharing.rpc_base import RpcBase, User, not_found, require_share
 from trackcc.sharing.v1 import sharing_service_pb2 as pb
 
-MAX_MESSAGE_CHARS = 500
+MAX_MESSAGE_CHARS = 1000
 MAX_TOKEN_CHARS = 128
+# The gateway accepts Idempotency-Key values of up to 255 visible characters.
+MAX_REQUEST_ID_CHARS = 255
 
 
 def _token_hash(token: str) -> bytes:
@@ -70,8 +72,8 @@ class InvitationRpcs(RpcBase):
         message = request.message.strip()
         if len(message) > MAX_MESSAGE_CHARS:
             raise convert.invalid("message", f"at most {MAX_MESSAGE_CHARS} characters")
-        if len(request.request_id) > 128:
-            raise convert.invalid("request_id", "at most 128 characters")
+        if len(request.request_id) > MAX_REQUEST_ID_CHARS:
+            raise convert.invalid("request_id", f"at most {MAX_REQUEST_ID_CHARS} characters")
         now = self._now()
         grant_expires_at = None
         if request.HasField("grant_expire_time"):
