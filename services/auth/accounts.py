@@ -23,6 +23,9 @@ DbConnection: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionPr
 ACCOUNT_COLUMNS = "id, email, role, display_name, birth_date, gender, email_verified, created_at"
 
 
+_PROFILE_COLUMNS = frozenset({"display_name", "birth_date", "gender"})
+
+
 @dataclass(frozen=True)
 class Account:
     """An account as stored, without its password hash."""
@@ -189,3 +192,25 @@ async def email_taken(connection: DbConnection, email: str) -> bool:
         "SELECT true FROM accounts WHERE lower(email) = lower($1)", email
     )
     return bool(taken)
+
+
+async def update_profile(
+    connection: DbConnection,
+    account_id: uuid.UUID,
+    changes: dict[str, str | dt.date | None],
+    now: dt.datetime,
+) -> Account | None:
+    """Sets the given profile columns (names come from validation's fixed list, never input)."""
+    if not set(changes) <= _PROFILE_COLUMNS:
+        raise ValueError("not a profile column")
+    assignments = [f"{column} = ${index}" for index, column in enumerate(changes, start=3)]
+    row = await connection.fetchrow(
+        f"""
+        UPDATE accounts SET updated_at = $2, {", ".join(assignments)}
+        WHERE id = $1 RETURNING {ACCOUNT_COLUMNS}
+        """,
+        account_id,
+        now,
+        *changes.values(),
+    )
+    return None if row is None else account_from_row(row)

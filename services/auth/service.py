@@ -11,14 +11,17 @@ import grpc
 from prometheus_client import CollectorRegistry
 
 from services.auth.config import AuthSettings
+from services.auth.deletion import DeletionWorker
 from services.auth.deps import AuthDeps, Clock
 from services.auth.metrics import AuthMetrics
 from services.auth.passwords import PasswordHashing
+from services.auth.purge_clients import GrpcPurgeClients, PurgeClients
 from services.auth.server import AuthServicer
 from services.auth.sessions import SessionPolicy
 from services.common.config import Env
 from services.common.outbox import OutboxWorker
 from services.common.service_main import ServiceDefinition
+from services.common.tls import TlsFiles
 from services.common.tokens import TokenSigner, TokenVerifier, jwks_document
 from trackcc.auth.v1 import auth_service_pb2, auth_service_pb2_grpc
 
@@ -28,19 +31,25 @@ def utc_now() -> dt.datetime:
 
 
 class AuthParts:
-    """The auth servicer and what it owns: hashing threads and the mail worker."""
+    """The auth servicer and what it owns: hashing threads, the mail and deletion workers."""
 
     def __init__(
-        self, servicer: AuthServicer, hashing: PasswordHashing, outbox: OutboxWorker
+        self,
+        servicer: AuthServicer,
+        hashing: PasswordHashing,
+        outbox: OutboxWorker,
+        deletion: DeletionWorker,
     ) -> None:
         self._servicer = servicer
         self._hashing = hashing
         self.outbox = outbox
+        self.deletion = deletion
 
     def register(self, server: grpc.aio.Server) -> None:
         auth_service_pb2_grpc.add_AuthServiceServicer_to_server(self._servicer, server)
 
     async def aclose(self) -> None:
+        await self.deletion.aclose()
         await self.outbox.aclose()
         self._hashing.close()
 
@@ -49,6 +58,7 @@ def create_parts(
     settings: AuthSettings,
     pool: asyncpg.Pool,
     registry: CollectorRegistry,
+    purge: PurgeClients,
     clock: Clock = utc_now,
 ) -> AuthParts:
     """Builds the servicer and its collaborators from settings; starts the enabled workers."""
@@ -71,6 +81,15 @@ def create_parts(
     )
     if settings.outbox_enabled:
         outbox.start()
+    deletion = DeletionWorker(
+        pool,
+        purge,
+        clock,
+        poll_seconds=settings.deletion_poll_seconds,
+        on_mail=outbox.wake,
+    )
+    if settings.deletion_worker_enabled:
+        deletion.start()
     deps = AuthDeps(
         pool=pool,
         hashing=hashing,
@@ -82,17 +101,22 @@ def create_parts(
         public_url=settings.public_url,
         email_hmac_key=settings.email_hmac_key,
         wake_outbox=outbox.wake,
+        wake_deletion=deletion.wake,
     )
     # The generated base is abstract only in the .pyi stubs; at run time it answers
     # UNIMPLEMENTED for every method the servicer does not override.
     servicer = AuthServicer(deps, json.dumps(jwks))  # type: ignore[abstract]
-    return AuthParts(servicer, hashing, outbox)
+    return AuthParts(servicer, hashing, outbox, deletion)
 
 
 async def build(
     env: Env, pool: asyncpg.Pool, registry: CollectorRegistry, clock: Clock = utc_now
 ) -> AuthParts:
-    return create_parts(AuthSettings.from_env(env), pool, registry, clock)
+    settings = AuthSettings.from_env(env)
+    # Purge calls present auth's own certificate, the one its server uses.
+    tls = TlsFiles.from_env(env, "TRACKCC_AUTH")
+    purge = GrpcPurgeClients(settings.roster_target, settings.sharing_target, tls)
+    return create_parts(settings, pool, registry, purge, clock)
 
 
 DEFINITION = ServiceDefinition(

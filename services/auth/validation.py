@@ -124,3 +124,33 @@ def _past_date(value: str, today: dt.date, violations: list[tuple[str, str]]) ->
 
 def _has_control(text: str) -> bool:
     return any(ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0 for ch in text)
+
+
+PROFILE_FIELDS: Final = ("display_name", "birth_date", "gender")
+
+
+def validate_profile_update(
+    values: pb.Account, paths: list[str], today: dt.date
+) -> dict[str, str | dt.date | None]:
+    """The columns to set from an UpdateAccount mask; unset or empty values clear a field."""
+    violations: list[tuple[str, str]] = []
+    if not paths:
+        violations.append(("update_mask", "must name at least one field"))
+    unknown = [path for path in paths if path not in PROFILE_FIELDS]
+    for path in unknown:
+        violations.append(("update_mask", f"{path!r} cannot be changed here"))
+    changes: dict[str, str | dt.date | None] = {}
+    for path in dict.fromkeys(paths):
+        if path in unknown:
+            continue
+        present = values.HasField(path)
+        raw = getattr(values, path) if present else None
+        if path == "display_name":
+            changes[path] = _free_text(raw, path, MAX_DISPLAY_NAME_LENGTH, violations)
+        elif path == "gender":
+            changes[path] = _free_text(raw, path, MAX_GENDER_LENGTH, violations)
+        else:
+            changes[path] = _past_date(raw, today, violations) if raw else None
+    if violations:
+        raise InvalidArgument("the request has invalid fields", field_violations=violations)
+    return changes

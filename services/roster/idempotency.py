@@ -16,7 +16,8 @@ from services.common.errors import Aborted, InvalidArgument
 from services.roster.db import DbConnection
 
 KEEP_HOURS = 24
-MAX_REQUEST_ID = 200
+# The gateway accepts Idempotency-Key values of up to 255 visible characters.
+MAX_REQUEST_ID = 255
 
 
 def request_hash(serialized_request: bytes) -> bytes:

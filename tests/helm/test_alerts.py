@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.helm.chart import FULLNAME, by_name, manifests
+from tests.helm.chart import CHART, FULLNAME, by_name, manifests
 from tests.support.metrics import KUBE_STATE_METRICS, TARGET_LABELS, exported_series
 
 # PromQL words that are not series names.
@@ -83,8 +83,6 @@ def test_rule_expressions_name_exported_series(variant: str) -> None:
 
 
 def test_every_alert_has_a_runbook_section() -> None:
-    from tests.helm.chart import CHART
-
     runbook = (CHART.parent / "README.md").read_text()
     headings = {
         line.lstrip("#").strip().lower() for line in runbook.splitlines() if line.startswith("#")

@@ -17,7 +17,9 @@ from tests.helm.chart import (
     by_name,
     manifests,
     of_kind,
+    parse,
     pod_specs,
+    render_raw,
 )
 
 VARIANTS = ["default", "production"]
@@ -192,8 +194,6 @@ def test_production_runs_three_replicas_behind_an_ingress() -> None:
 
 
 def test_loadbalancer_exposes_https_only() -> None:
-    from tests.helm.chart import parse, render_raw
-
     objects = parse(render_raw({"loadBalancer": {"enabled": True}}))
     public = by_name(objects, "Service", f"{FULLNAME}-gateway-public")
     assert public["spec"]["type"] == "LoadBalancer"

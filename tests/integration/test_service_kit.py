@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import aiohttp
+import asyncpg
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from prometheus_client import CollectorRegistry
 
+from services.common.config import Env
 from services.common.devcerts import DevPki, ensure_dev_pki
 from services.common.tls import secure_channel
 from services.roster.service import DEFINITION as ROSTER
@@ -41,11 +45,27 @@ async def test_health_reports_process_and_readiness(
         assert unknown.value.code() == grpc.StatusCode.NOT_FOUND
 
 
+class _Unbuilt:
+    """Registers the generated base servicer: every method is still to be written."""
+
+    def register(self, server: grpc.aio.Server) -> None:
+        base = roster_service_pb2_grpc.RosterServiceServicer()  # type: ignore[abstract]
+        roster_service_pb2_grpc.add_RosterServiceServicer_to_server(base, server)
+
+    async def aclose(self) -> None:
+        return None
+
+
+async def _build_unbuilt(env: Env, pool: asyncpg.Pool, registry: CollectorRegistry) -> _Unbuilt:
+    return _Unbuilt()
+
+
 async def test_unbuilt_method_is_unimplemented_and_counted(
     database: TestDatabase, pki: DevPki, tmp_path: Path
 ) -> None:
+    unbuilt = dataclasses.replace(ROSTER, build=_build_unbuilt)
     env = service_env(ROSTER, database, pki, make_jwt_keys(tmp_path))
-    async with started_service(ROSTER, env) as service, client_channel(service, pki) as channel:
+    async with started_service(unbuilt, env) as service, client_channel(service, pki) as channel:
         stub = roster_service_pb2_grpc.RosterServiceStub(channel)
         with pytest.raises(grpc.aio.AioRpcError) as error:
             await stub.GetClass(roster_service_pb2.GetClassRequest(class_id="x"))
