@@ -8,9 +8,12 @@ import logging
 import sys
 import warnings
 from collections.abc import Sequence
+from pathlib import Path
 
+from services.admin.backup import backup_command
 from services.admin.migrating import migrate_command
 from services.admin.provisioning import provision_command
+from services.admin.restore import LOCAL, restore_command
 from services.common.config import ConfigError, Env
 from services.localstack.database import DATABASE_NAME
 from services.localstack.errors import StackError
@@ -53,6 +56,41 @@ def build_parser() -> argparse.ArgumentParser:
         "else the local stack in TRACKCC_DATA_DIR)",
     )
 
+    backup = commands.add_parser(
+        "backup",
+        help="pg_dump (custom format) of the local stack's database "
+        "(TRACKCC_DATA_DIR, or DATABASE_URL)",
+    )
+    backup.add_argument(
+        "--output",
+        type=Path,
+        metavar="FILE",
+        help="where to write the dump (default <data dir>/backups/trackcc-<UTC time>.dump); "
+        "never overwritten",
+    )
+
+    restore = commands.add_parser(
+        "restore", help="restore a backup into a fresh, empty database (never over data)"
+    )
+    restore.add_argument("file", type=Path, metavar="FILE", help="a trackcc-admin backup dump")
+    restore.add_argument(
+        "--into-url",
+        default=LOCAL,
+        metavar="ADMIN_DSN",
+        help="postgresql:// URL of a superuser on the target server, or 'local' (default): "
+        "the stack in TRACKCC_DATA_DIR, or DATABASE_URL",
+    )
+    restore.add_argument(
+        "--database",
+        default=DATABASE_NAME,
+        help=f"database to restore into (default {DATABASE_NAME})",
+    )
+    restore.add_argument(
+        "--role-password-stdin",
+        action="store_true",
+        help="with --into-url: read the password of the service roles from standard input",
+    )
+
     create_support = commands.add_parser(
         "create-support", help="create a support account (password on standard input)"
     )
@@ -90,6 +128,13 @@ def run(argv: Sequence[str] | None = None) -> None:
         sys.stdout.write(asyncio.run(provision_command(args.admin_url, args.database, password)))
     elif args.command == "migrate":
         sys.stdout.write(migrate_command(env))
+    elif args.command == "backup":
+        sys.stdout.write(backup_command(env, args.output))
+    elif args.command == "restore":
+        if args.role_password_stdin and args.into_url == LOCAL:
+            _fail("--role-password-stdin needs --into-url (the local stack keeps its own)", 2)
+        password = _read_secret_line() if args.role_password_stdin else None
+        sys.stdout.write(restore_command(env, args.file, args.into_url, args.database, password))
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -30,6 +30,8 @@ class AccountRpcs(SignInRpcs):
         )
         async with deps.pool.acquire() as connection:
             account = await self._session_account(connection, principal)
+            if not changes:
+                return account_message(account)
             updated = await accounts.update_profile(connection, account.id, changes, deps.clock())
         return account_message(updated or account)
 

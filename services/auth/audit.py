@@ -17,6 +17,7 @@ Event = Literal[
     "unlock",
     "password_change",
     "password_reset",
+    "email_change",
     "session_reuse_detected",
     "account_deletion_requested",
     "account_deleted",

@@ -91,10 +91,15 @@ class DeletionWorker:
         return finished
 
     async def _advance(self, job: Job) -> bool:
-        account_id = str(job.account_id)
-        try:
-            if not job.roster_done:
-                purged = await self._purge.purge_roster(account_id)
+        # Each service is asked on its own, so sharing is purged even while roster's purge
+        # is not built yet; a step that succeeded is recorded and never asked again.
+        errors: list[str] = []
+        if not job.roster_done:
+            try:
+                purged = await self._purge.purge_roster(str(job.account_id))
+            except grpc.aio.AioRpcError as error:
+                errors.append(f"roster: {error_name(error)}")
+            else:
                 async with self._pool.acquire() as connection:
                     await deletion_jobs.roster_done(
                         connection, job.account_id, purged.classes, purged.students, self._clock()
@@ -105,26 +110,26 @@ class DeletionWorker:
                     classes_deleted=purged.classes,
                     students_deleted=purged.students,
                 )
-            if not job.sharing_done:
-                await self._purge.purge_sharing(account_id, job.email)
+        if not job.sharing_done:
+            try:
+                await self._purge.purge_sharing(str(job.account_id), job.email)
+            except grpc.aio.AioRpcError as error:
+                errors.append(f"sharing: {error_name(error)}")
+            else:
                 async with self._pool.acquire() as connection:
                     await deletion_jobs.sharing_done(connection, job.account_id, self._clock())
-        except grpc.aio.AioRpcError as error:
+        if errors:
             retry_at = self._clock() + self._retry.delay(job.attempts)
             async with self._pool.acquire() as connection:
                 await deletion_jobs.retry_later(
-                    connection, job.account_id, retry_at, error_name(error)
+                    connection, job.account_id, retry_at, "; ".join(errors)
                 )
             logger.warning(
                 "account purge failed, will retry",
-                extra={
-                    "account_id": account_id,
-                    "attempts": job.attempts,
-                    "error": error_name(error),
-                },
+                extra={"account_id": str(job.account_id), "attempts": job.attempts},
             )
             return False
         async with self._pool.acquire() as connection, connection.transaction():
             await deletion_jobs.finish(connection, job, self._clock())
-        logger.info("account deleted", extra={"account_id": account_id})
+        logger.info("account deleted", extra={"account_id": str(job.account_id)})
         return True

@@ -9,7 +9,7 @@ import asyncpg
 import grpc
 from google.protobuf import empty_pb2
 
-from services.auth import accounts, mail_tokens, mails
+from services.auth import accounts, audit, mail_tokens, mails
 from services.auth.accounts import DbConnection
 from services.auth.signin import SignInRpcs
 from services.auth.validation import email_problem, normalize_email
@@ -48,6 +48,15 @@ class EmailRpcs(SignInRpcs):
                 done = await _confirm_current(connection, spent.account_id, spent.email)
             else:
                 done = await _change_email(connection, spent.account_id, spent.email)
+                if done:
+                    await audit.record(
+                        connection,
+                        event="email_change",
+                        actor=audit.account_actor(spent.account_id),
+                        subject=spent.account_id,
+                        now=now,
+                        reason="new address confirmed by its link",
+                    )
             if not done:
                 raise invalid_token()
         logger.info("email confirmed", extra={"account_id": str(spent.account_id)})

@@ -103,9 +103,7 @@ def create_parts(
         wake_outbox=outbox.wake,
         wake_deletion=deletion.wake,
     )
-    # The generated base is abstract only in the .pyi stubs; at run time it answers
-    # UNIMPLEMENTED for every method the servicer does not override.
-    servicer = AuthServicer(deps, json.dumps(jwks))  # type: ignore[abstract]
+    servicer = AuthServicer(deps, json.dumps(jwks))
     return AuthParts(servicer, hashing, outbox, deletion)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import NoReturn
+from typing import Literal, NoReturn
 
 import grpc
 
@@ -156,7 +156,7 @@ class SignInRpcs(RpcBase):
             raise invalid_credentials()
         return credentials
 
-    def _refuse(self, result: str) -> NoReturn:
+    def _refuse(self, result: Literal["locked", "invalid_credentials"]) -> NoReturn:
         if result == "locked":
             self._deps.metrics.login("locked")
             raise account_locked()

@@ -132,19 +132,25 @@ PROFILE_FIELDS: Final = ("display_name", "birth_date", "gender")
 def validate_profile_update(
     values: pb.Account, paths: list[str], today: dt.date
 ) -> dict[str, str | dt.date | None]:
-    """The columns to set from an UpdateAccount mask; unset or empty values clear a field."""
+    """The columns to set from an UpdateAccount mask; unset or empty values clear a field.
+
+    An empty mask changes nothing (a PATCH with an empty body answers the account as is).
+    """
     violations: list[tuple[str, str]] = []
-    if not paths:
-        violations.append(("update_mask", "must name at least one field"))
     unknown = [path for path in paths if path not in PROFILE_FIELDS]
     for path in unknown:
         violations.append(("update_mask", f"{path!r} cannot be changed here"))
     changes: dict[str, str | dt.date | None] = {}
+    # Optional proto fields: unset (not only empty) means "clear".
+    given = {
+        "display_name": values.display_name if values.HasField("display_name") else None,
+        "birth_date": values.birth_date if values.HasField("birth_date") else None,
+        "gender": values.gender if values.HasField("gender") else None,
+    }
     for path in dict.fromkeys(paths):
         if path in unknown:
             continue
-        present = values.HasField(path)
-        raw = getattr(values, path) if present else None
+        raw = given[path]
         if path == "display_name":
             changes[path] = _free_text(raw, path, MAX_DISPLAY_NAME_LENGTH, violations)
         elif path == "gender":

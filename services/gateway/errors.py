@@ -90,6 +90,10 @@ DEFAULT_DETAILS: Mapping[str, str] = {
     "not_implemented": "This operation is not available yet.",
     "unavailable": "A backend service is unavailable; try again later.",
     "timeout": "A backend service did not answer in time.",
+    "photo_too_large": "A photo may be at most 5 MiB.",
+    "invalid_image": "The image is corrupt or has too many pixels.",
+    "idempotency_key_reused": "This Idempotency-Key was used with a different request.",
+    "request_in_progress": "A request with this Idempotency-Key is still running.",
 }
 
 
@@ -131,6 +135,15 @@ REASON_STATUS: Mapping[str, int] = {
     "email_taken": 409,
     "already_shared": 409,
     "invalid_credentials": 401,
+    # roster: a photo over 5 MiB is the client's body, not a quota (RESOURCE_EXHAUSTED is
+    # otherwise 429); a file that is not one of the accepted image types is a media type error.
+    "photo_too_large": 413,
+    "unsupported_media_type": 415,
+    "invalid_image": 422,
+    "idempotency_key_reused": 422,
+    "request_in_progress": 409,
+    "invalid_page_token": 400,
+    "different_owner": 403,
 }
 
 # Reasons that tell the client something about its own request, so a service's detail
@@ -148,6 +161,13 @@ KNOWN_CLIENT_REASONS = frozenset(REASON_STATUS) | {
     # sharing: a reader tried an owner's action; an invitation to that address is pending.
     "not_owner",
     "already_invited",
+    # roster: enrolling in another owner's class; the photo and idempotency rules.
+    "different_owner",
+    "photo_too_large",
+    "unsupported_media_type",
+    "idempotency_key_reused",
+    "request_in_progress",
+    "invalid_page_token",
 }
 
 # ErrorInfo.metadata keys copied into the problem as numbers.
@@ -197,12 +217,16 @@ def rich_status(error: grpc.aio.AioRpcError) -> RichStatus:
 
 
 def problem_from_status(
-    status: RichStatus, reason_overrides: Mapping[str, int] | None = None
+    status: RichStatus,
+    reason_overrides: Mapping[str, int] | None = None,
+    field_names: Mapping[str, str] | None = None,
 ) -> ProblemError:
     """The problem a client gets for a failed gRPC call.
 
     ``reason_overrides`` lets a route pin a reason to a status (``invalid_token`` is ``400``
-    where the token came in the body, ``401`` for a refresh token).
+    where the token came in the body, ``401`` for a refresh token). ``field_names`` renames
+    proto fields that reach the API under another name (``request_id`` is the
+    ``Idempotency-Key`` header).
     """
     rule = GRPC_STATUS_TABLE.get(status.code, FALLBACK_RULE)
     if not rule.client_error:
@@ -222,16 +246,20 @@ def problem_from_status(
         headers["Retry-After"] = retry_after if retry_after.isdigit() else "60"
     if http_status == 401:
         headers["WWW-Authenticate"] = "Bearer"
+    renames = field_names or {}
+    violations = [FieldError(renames.get(v.field, v.field), v.message) for v in status.violations]
     return ProblemError(
-        http_status, code, detail, status.violations, headers=headers, extensions=extensions
+        http_status, code, detail, violations, headers=headers, extensions=extensions
     )
 
 
 def problem_from_rpc_error(
-    error: grpc.aio.AioRpcError, reason_overrides: Mapping[str, int] | None = None
+    error: grpc.aio.AioRpcError,
+    reason_overrides: Mapping[str, int] | None = None,
+    field_names: Mapping[str, str] | None = None,
 ) -> ProblemError:
     """:func:`problem_from_status` of a failed call."""
-    return problem_from_status(rich_status(error), reason_overrides)
+    return problem_from_status(rich_status(error), reason_overrides, field_names)
 
 
 def _number(value: str) -> int | float | str:

@@ -68,8 +68,16 @@ async def request_id_middleware(request: web.Request, handler: Handler) -> web.S
 
 
 async def add_security_headers(request: web.Request, response: web.StreamResponse) -> None:
-    """``on_response_prepare``: the headers every response carries."""
+    """``on_response_prepare``: the headers every response carries.
+
+    ``Cache-Control`` is the one a handler may set itself: photos are ``private`` so that a
+    client can keep them and revalidate with ``If-None-Match``; everything else is
+    ``no-store``.
+    """
+    cache_control = response.headers.get("Cache-Control")
     response.headers.update(SECURITY_HEADERS)
+    if cache_control is not None:
+        response.headers["Cache-Control"] = cache_control
     response.headers[REQUEST_ID_HEADER] = request.get(REQUEST_ID) or accept_request_id(None)
 
 

@@ -53,6 +53,10 @@ def _operation(spec: RouteSpec) -> dict[str, Any]:
         statuses.update({401, 503})
     if spec.request_schema is not None:
         statuses.update({400, 413, 415, 422})
+    if spec.raw_body_types:
+        statuses.update({413, 415, 422})
+    for status, description in spec.other_responses.items():
+        responses[str(status)] = {"description": description}
     for status in sorted(statuses):
         responses[str(status)] = _problem_response(status)
     responses["default"] = {
@@ -78,6 +82,14 @@ def _operation(spec: RouteSpec) -> dict[str, Any]:
         operation["requestBody"] = {
             "required": True,
             "content": {"application/json": {"schema": spec.request_schema}},
+        }
+    elif spec.raw_body_types:
+        operation["requestBody"] = {
+            "required": True,
+            "content": {
+                media_type: {"schema": {"type": "string", "contentMediaType": media_type}}
+                for media_type in spec.raw_body_types
+            },
         }
     operation["security"] = [{"bearerAuth": []}] if spec.auth else []
     return operation

@@ -59,6 +59,14 @@ class DataLayout:
     def log(self) -> Path:
         return self.root / "log"
 
+    @property
+    def run(self) -> Path:
+        return self.root / "run"
+
+    @property
+    def ports_file(self) -> Path:
+        return self.run / "ports.json"
+
     def display(self, path: Path) -> str:
         """The path as the user would type it: relative to the working directory if inside."""
         try:

@@ -29,6 +29,7 @@ from services.localstack.database import open_database, provision_database
 from services.localstack.errors import StackError
 from services.localstack.layout import DataLayout, prepare
 from services.localstack.ports import LOOPBACK, free_ports, port_is_free
+from services.localstack.ports_file import remove_ports_file, write_ports_file
 from services.localstack.readiness import (
     GrpcHealthProbe,
     HttpsReadyProbe,
@@ -114,6 +115,15 @@ async def run_stack(
         if "gateway" in components:
             logger.info("gateway metrics %s:%d", LOOPBACK, settings.metrics_port)
         logger.info("logs in %s", layout.display(layout.log))
+        write_ports_file(
+            layout,
+            https_port=settings.https_port,
+            gateway_metrics_port=settings.metrics_port if "gateway" in components else None,
+            services={name: (p.grpc, p.metrics) for name, p in service_ports.items()},
+            smtp_port=sink.port,
+        )
+        # Pushed before the children: removed after they have stopped, ports closed.
+        cleanup.callback(remove_ports_file, layout)
 
         supervisor = Supervisor(layout.log, echo=echo)
         cleanup.push_async_callback(supervisor.stop)

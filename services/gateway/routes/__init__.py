@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
-from services.gateway.routes import accounts, grants, me, ops, password, sessions, sharing, support
+from services.gateway.routes import (
+    accounts,
+    classes,
+    export,
+    grants,
+    me,
+    ops,
+    password,
+    photos,
+    sessions,
+    sharing,
+    students,
+    support,
+)
 from services.gateway.routes.spec import RouteSpec
 
 
@@ -17,4 +30,8 @@ def all_routes() -> tuple[RouteSpec, ...]:
         *support.ROUTES,
         *sharing.ROUTES,
         *grants.ROUTES,
+        *classes.ROUTES,
+        *students.ROUTES,
+        *photos.ROUTES,
+        *export.ROUTES,
     )

@@ -16,6 +16,7 @@ from typing import Any
 import grpc
 from aiohttp import web
 
+from services.common.logs import REQUEST_ID_HEADER, request_id_var
 from services.common.tokens import AUTHORIZATION_METADATA, Principal
 from services.gateway.appkeys import CLIENTS, LIMITER, SESSIONS, SETTINGS, VERIFIER
 from services.gateway.authn import authenticate
@@ -48,6 +49,12 @@ class Call:
         if self.authorization is None:
             return ()
         return ((AUTHORIZATION_METADATA, self.authorization),)
+
+    def stream_metadata(self) -> tuple[tuple[str, str], ...]:
+        """:meth:`metadata` plus the request id, which the channel's interceptor adds to
+        unary calls only."""
+        request_id = request_id_var.get()
+        return (*self.metadata(), *(((REQUEST_ID_HEADER, request_id),) if request_id else ()))
 
     @property
     def user(self) -> Principal:
@@ -88,7 +95,13 @@ class RouteSpec:
     rate_limited: bool = False
     errors: Sequence[int] = ()
     reason_status: Mapping[str, int] = field(default_factory=dict)
+    # Proto field names that the API spells differently, for the ``errors`` of a 422.
+    field_names: Mapping[str, str] = field(default_factory=dict)
     parameters: Sequence[Mapping[str, Any]] = ()
+    # Media types of a raw (non-JSON) body that the handler streams itself; documented only.
+    raw_body_types: Sequence[str] = ()
+    # Other non-problem answers (304), documented with a description.
+    other_responses: Mapping[int, str] = field(default_factory=dict)
 
 
 def json_response(data: Any, status: int = 200) -> web.Response:
@@ -133,7 +146,7 @@ def _wrap(spec: RouteSpec) -> Callable[[web.Request], Awaitable[web.StreamRespon
         try:
             return await spec.handler(Call(request, body, principal, authorization))
         except grpc.aio.AioRpcError as error:
-            raise problem_from_rpc_error(error, spec.reason_status) from None
+            raise problem_from_rpc_error(error, spec.reason_status, spec.field_names) from None
 
     return handle
 

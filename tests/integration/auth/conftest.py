@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import email
@@ -9,7 +10,7 @@ import email.policy
 import functools
 import re
 import socket
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, cast
@@ -61,7 +62,22 @@ class MailSink:
     """An SMTP server on 127.0.0.1 that keeps what it receives."""
 
     port: int
+    loop: asyncio.AbstractEventLoop
     messages: list[SentMail] = field(default_factory=list)
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def received(self, mail: SentMail) -> None:
+        """Called on the SMTP server's thread."""
+        self.messages.append(mail)
+        self.loop.call_soon_threadsafe(self.arrived.set)
+
+    async def wait_for(self, count: int, limit_seconds: float = 10.0) -> None:
+        """Returns once ``count`` messages arrived (a background worker delivered them)."""
+        async with asyncio.timeout(limit_seconds):
+            while len(self.messages) < count:
+                self.arrived.clear()
+                if len(self.messages) < count:
+                    await self.arrived.wait()
 
     def to(self, recipient: str) -> list[SentMail]:
         return [m for m in self.messages if m.recipient == recipient]
@@ -76,19 +92,19 @@ class _Handler:
         message = email.message_from_bytes(raw, policy=email.policy.default)
         body = message.get_body(("plain",))
         for recipient in envelope.rcpt_tos:  # type: ignore[attr-defined]
-            self._sink.messages.append(
+            self._sink.received(
                 SentMail(recipient, str(message["Subject"]), body.get_content() if body else "")
             )
         return "250 OK"
 
 
 @pytest.fixture
-def mail_sink() -> Iterator[MailSink]:
+async def mail_sink() -> AsyncIterator[MailSink]:
     # aiosmtpd's readiness check connects to the configured port, so 0 will not do.
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    sink = MailSink(port=port)
+    sink = MailSink(port=port, loop=asyncio.get_running_loop())
     controller = Controller(_Handler(sink), hostname="127.0.0.1", port=port)
     controller.start()
     try:

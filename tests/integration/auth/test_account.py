@@ -15,6 +15,7 @@ from services.auth.deletion import DeletionWorker
 from services.auth.purge_clients import GrpcPurgeClients
 from services.common.devcerts import DevPki
 from services.common.tls import peer_common_name
+from services.sharing.service import DEFINITION as SHARING
 from tests.integration.auth.conftest import MailSink, RunningAuth, failure_of, running_auth
 from tests.integration.auth.helpers import (
     EMAIL,
@@ -26,6 +27,7 @@ from tests.integration.auth.helpers import (
     sign_up,
 )
 from tests.support.postgres import TestDatabase
+from tests.support.services import service_env, started_service
 from trackcc.auth.v1 import auth_service_pb2 as pb
 from trackcc.roster.v1 import roster_service_pb2, roster_service_pb2_grpc
 from trackcc.sharing.v1 import sharing_service_pb2, sharing_service_pb2_grpc
@@ -122,7 +124,9 @@ async def _fake_server(pki: DevPki, name: str, add: object) -> AsyncIterator[str
 
 @pytest.fixture
 async def fakes(pki: DevPki) -> AsyncIterator[tuple[FakeRoster, FakeSharing, str, str]]:
-    roster, sharing = FakeRoster(), FakeSharing()
+    # The generated bases are abstract only in the .pyi stubs.
+    roster = FakeRoster()  # type: ignore[abstract]
+    sharing = FakeSharing()  # type: ignore[abstract]
     async with (
         _fake_server(
             pki,
@@ -168,7 +172,9 @@ async def test_deletion_stops_sign_in_at_once_and_the_job_retries_until_purged(
     try:
         assert await worker.run_once() == 0  # roster answers UNIMPLEMENTED: retry later
         job = (await fetch(auth, "SELECT last_error, finished_at FROM deletion_jobs"))[0]
-        assert job["last_error"] == "UNIMPLEMENTED" and job["finished_at"] is None
+        assert job["last_error"] == "roster: UNIMPLEMENTED" and job["finished_at"] is None
+        # sharing was purged meanwhile and is not asked again.
+        assert sharing.purged == [(account.id, EMAIL)]
         assert await worker.run_once() == 0  # not due yet: backoff
         assert roster.callers == ["auth"]
         roster.ready = True
@@ -210,5 +216,27 @@ async def test_the_background_worker_deletes_everything_within_a_minute(
             pb.DeleteAccountRequest(password=PASSWORD), metadata=bearer(tokens.access_token)
         )
         async with asyncio.timeout(60):
-            while await fetchval(auth, "SELECT count(*) FROM accounts"):
-                await asyncio.sleep(0.05)  # the worker was woken; poll its visible result
+            # The service's own worker has no hook to await; its result is in the database.
+            while await fetchval(auth, "SELECT count(*) FROM accounts"):  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+
+
+async def test_the_worker_purges_through_the_real_sharing_service(
+    auth: RunningAuth, pki: DevPki, fakes: tuple[FakeRoster, FakeSharing, str, str]
+) -> None:
+    roster, _, roster_target, _ = fakes
+    roster.ready = True
+    env = service_env(SHARING, auth.database, pki, auth.keys)
+    await sign_up(auth)
+    tokens = await sign_in(auth)
+    await auth.stub.DeleteAccount(
+        pb.DeleteAccountRequest(password=PASSWORD), metadata=bearer(tokens.access_token)
+    )
+    async with started_service(SHARING, env) as sharing:
+        purge = GrpcPurgeClients(roster_target, sharing.target, pki.leaf("auth"))
+        worker = DeletionWorker(auth.pool, purge, auth.clock)
+        try:
+            assert await worker.run_once() == 1
+        finally:
+            await worker.aclose()
+    assert await fetchval(auth, "SELECT count(*) FROM accounts") == 0

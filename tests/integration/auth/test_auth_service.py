@@ -232,11 +232,6 @@ async def test_an_outdated_hash_is_upgraded_at_sign_in(auth: RunningAuth) -> Non
     await auth.stub.CreateSession(pb.CreateSessionRequest(email=EMAIL, password=PASSWORD))
 
 
-async def test_unbuilt_method_is_unimplemented(auth: RunningAuth) -> None:
-    failure = await failure_of(auth.stub.ForgotPassword(pb.ForgotPasswordRequest(email=EMAIL)))
-    assert failure.code == grpc.StatusCode.UNIMPLEMENTED
-
-
 async def test_concurrent_signups_with_one_email_let_exactly_one_win(auth: RunningAuth) -> None:
     calls = [
         auth.stub.CreateAccount(_signup(email=email))

@@ -1,0 +1,252 @@
+"""Photos of students and of the caller's own account: upload, download, delete.
+
+Uploads are streamed: each chunk of the request body goes to roster's ``UploadPhoto`` client
+stream as it arrives, so the gateway holds at most one chunk of an upload, and it stops reading
+once the body passes 5 MiB. These routes have no JSON body, so they skip the JSON checks and
+their 64 KiB limit. roster decides what the bytes are by decoding them; the gateway only refuses
+a declared type that could never be accepted.
+
+Downloads are streamed the other way, with a quoted ``ETag`` and ``Cache-Control: private`` (the
+one response type a client may keep), and ``304`` when ``If-None-Match`` matches.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+import grpc
+from aiohttp import web
+
+from services.gateway.errors import FieldError, ProblemError
+from services.gateway.routes.representations import path_uuid
+from services.gateway.routes.roster_json import (
+    PHOTO_SCHEMA,
+    account_photo_url,
+    photo_json,
+    quoted_etag,
+    student_photo_url,
+)
+from services.gateway.routes.spec import Call, Handler, RouteSpec, empty_response, json_response
+from trackcc.roster.v1 import roster_service_pb2 as pb
+
+logger = logging.getLogger(__name__)
+
+PHOTO_TYPES = ("image/jpeg", "image/png", "image/webp")
+MAX_PHOTO_BYTES = 5 * 1024 * 1024
+CHUNK_BYTES = 64 * 1024
+# Longer than the unary deadline: a 5 MiB upload from a phone on a slow network takes a while,
+# and these streaming calls do not pass through the channel's unary deadline interceptor.
+UPLOAD_TIMEOUT_SECONDS = 120.0
+DOWNLOAD_TIMEOUT_SECONDS = 60.0
+SIZES = {"full": pb.PHOTO_SIZE_FULL, "thumb": pb.PHOTO_SIZE_THUMB}
+PHOTO_CACHE_HEADERS = {"Cache-Control": "private", "Vary": "Authorization"}
+
+# Whose photo a route is about, and the URL that serves it.
+SubjectOf = Callable[[Call], tuple[pb.PhotoSubject, str]]
+
+
+def student_subject(call: Call) -> tuple[pb.PhotoSubject, str]:
+    student_id = path_uuid(call.request.match_info["id"])
+    return (
+        pb.PhotoSubject(student_id=student_id),
+        student_photo_url(call.settings.public_url, student_id),
+    )
+
+
+def account_subject(call: Call) -> tuple[pb.PhotoSubject, str]:
+    # roster takes the account from the forwarded token; no id travels in the request.
+    return pb.PhotoSubject(caller_account=True), account_photo_url(call.settings.public_url)
+
+
+def declared_type(request: web.Request) -> str:
+    """The body's declared image type, or ``415`` before a byte of it is read."""
+    content_type = request.content_type.lower()
+    if content_type not in PHOTO_TYPES:
+        raise ProblemError(
+            415,
+            "unsupported_media_type",
+            "A photo must be sent as image/jpeg, image/png or image/webp.",
+        )
+    return content_type
+
+
+def _too_large() -> ProblemError:
+    return ProblemError(413, "photo_too_large")
+
+
+async def upload(call: Call, subject: pb.PhotoSubject, photo_url: str) -> web.StreamResponse:
+    request = call.request
+    content_type = declared_type(request)
+    if request.content_length is not None and request.content_length > MAX_PHOTO_BYTES:
+        raise _too_large()
+    stream = call.clients.roster.UploadPhoto(
+        metadata=call.stream_metadata(), timeout=UPLOAD_TIMEOUT_SECONDS
+    )
+    try:
+        first = pb.UploadPhotoMetadata(subject=subject, content_type=content_type)
+        await stream.write(pb.UploadPhotoRequest(metadata=first))
+        received = 0
+        async for chunk in request.content.iter_chunked(CHUNK_BYTES):
+            received += len(chunk)
+            if received > MAX_PHOTO_BYTES:
+                raise _too_large()
+            # Waits for HTTP/2 flow control: a slow roster slows the reading of the body.
+            await stream.write(pb.UploadPhotoRequest(chunk=chunk))
+        await stream.done_writing()
+        photo = await stream
+    except BaseException:
+        # A refusal by roster surfaces here as its AioRpcError (mapped by the route wrapper);
+        # anything else, the client going away included, ends the stream at once.
+        stream.cancel()
+        raise
+    return json_response(photo_json(photo, photo_url))
+
+
+def photo_size(request: web.Request) -> pb.PhotoSize.ValueType:
+    size = SIZES.get(request.query.get("size", "full"))
+    if size is None:
+        raise ProblemError(
+            422, "validation_failed", errors=[FieldError("size", "must be one of: full, thumb")]
+        )
+    return size
+
+
+async def download(call: Call, subject: pb.PhotoSubject) -> web.StreamResponse:
+    request = call.request
+    stream = call.clients.roster.DownloadPhoto(
+        pb.DownloadPhotoRequest(
+            subject=subject,
+            size=photo_size(request),
+            # Passed as the client wrote it; roster parses the list and weak tags.
+            if_none_match=request.headers.get("If-None-Match", ""),
+        ),
+        metadata=call.stream_metadata(),
+        timeout=DOWNLOAD_TIMEOUT_SECONDS,
+    )
+    try:
+        first = await stream.read()
+    except BaseException:
+        stream.cancel()
+        raise
+    if first is grpc.aio.EOF or not first.HasField("metadata"):
+        stream.cancel()
+        logger.error("photo download began without metadata")
+        raise ProblemError(500, "internal")
+    meta = first.metadata
+    headers = {"ETag": quoted_etag(meta.etag), **PHOTO_CACHE_HEADERS}
+    if meta.not_modified:
+        stream.cancel()
+        return web.Response(status=304, headers=headers)
+    response = web.StreamResponse(status=200, headers=headers)
+    # Only the three stored types ever leave as an image; anything else is opaque bytes.
+    response.content_type = (
+        meta.content_type if meta.content_type in PHOTO_TYPES else "application/octet-stream"
+    )
+    response.content_length = meta.content_length
+    await response.prepare(request)
+    try:
+        while (message := await stream.read()) is not grpc.aio.EOF:
+            await response.write(message.chunk)
+    except (grpc.aio.AioRpcError, ConnectionError):
+        stream.cancel()
+        logger.warning("photo download ended early")
+        # The status line is gone already: a short body on a closed connection is the only
+        # signal left, and Content-Length lets the client notice it.
+        if request.transport is not None:
+            request.transport.close()
+        return response
+    await response.write_eof()
+    return response
+
+
+async def delete(call: Call, subject: pb.PhotoSubject) -> web.StreamResponse:
+    await call.clients.roster.DeletePhoto(
+        pb.DeletePhotoRequest(subject=subject), metadata=call.metadata()
+    )
+    return empty_response()
+
+
+def _with_subject(
+    subject_of: SubjectOf,
+    action: Callable[[Call, pb.PhotoSubject, str], Awaitable[web.StreamResponse]],
+) -> Handler:
+    async def handle(call: Call) -> web.StreamResponse:
+        subject, photo_url = subject_of(call)
+        return await action(call, subject, photo_url)
+
+    return handle
+
+
+async def _download(call: Call, subject: pb.PhotoSubject, photo_url: str) -> web.StreamResponse:
+    return await download(call, subject)
+
+
+async def _delete(call: Call, subject: pb.PhotoSubject, photo_url: str) -> web.StreamResponse:
+    return await delete(call, subject)
+
+
+SIZE_PARAMETER = {
+    "name": "size",
+    "in": "query",
+    "required": False,
+    "description": "`full` (at most 1024 px on the longest side) or `thumb` (at most 128 px).",
+    "schema": {"type": "string", "enum": list(SIZES), "default": "full"},
+}
+IF_NONE_MATCH_PARAMETER = {
+    "name": "If-None-Match",
+    "in": "header",
+    "required": False,
+    "description": "An ETag from an earlier download; a match answers 304 without the bytes.",
+    "schema": {"type": "string"},
+}
+IMAGE_SCHEMA = {"type": "string", "description": "JPEG, PNG or WebP bytes, without metadata."}
+
+
+def _routes(path: str, noun: str, subject_of: SubjectOf, whose: str) -> tuple[RouteSpec, ...]:
+    return (
+        RouteSpec(
+            method="PUT",
+            path=path,
+            handler=_with_subject(subject_of, upload),
+            operation_id=f"put{noun}Photo",
+            summary=f"Upload {whose} photo (at most 5 MiB and 40 megapixels); stored re-encoded "
+            "without EXIF, GPS or any other metadata",
+            tag="photos",
+            response_schema=PHOTO_SCHEMA,
+            auth=True,
+            errors=(401, 403, 404, 413, 415, 422),
+            raw_body_types=PHOTO_TYPES,
+        ),
+        RouteSpec(
+            method="GET",
+            path=path,
+            handler=_with_subject(subject_of, _download),
+            operation_id=f"get{noun}Photo",
+            summary=f"Download {whose} photo, with ETag and Cache-Control: private",
+            tag="photos",
+            response_schema=IMAGE_SCHEMA,
+            response_content_type="image/*",
+            auth=True,
+            errors=(401, 404, 422),
+            parameters=(SIZE_PARAMETER, IF_NONE_MATCH_PARAMETER),
+            other_responses={304: "Not Modified: the ETag in If-None-Match is current"},
+        ),
+        RouteSpec(
+            method="DELETE",
+            path=path,
+            handler=_with_subject(subject_of, _delete),
+            operation_id=f"delete{noun}Photo",
+            summary=f"Delete {whose} photo",
+            tag="photos",
+            response_status=204,
+            auth=True,
+            errors=(401, 403, 404),
+        ),
+    )
+
+
+ROUTES = (
+    *_routes("/v1/students/{id}/photo", "Student", student_subject, "a student's"),
+    *_routes("/v1/me/photo", "My", account_subject, "my account's"),
+)
