@@ -1,15 +1,18 @@
 """The Prometheus series TrackCC's processes export, in one place.
 
-The chart's alert rules and dashboard may only name series from here (tests/helm). The list
-is static for now; the end-to-end test is meant to replace ``exported_series()`` by a scrape
-of the running stack's metrics ports, so that a renamed metric breaks a test instead of
+The chart's alert rules and dashboard may only name series from here (tests/helm), which
+renders without a running stack. The end-to-end test (tests/e2e/test_backup_restore.py)
+scrapes every process of the running stack and checks this list and the rules against what
+is really exported (``scraped_series``), so that a renamed metric breaks a test instead of
 silencing an alert.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Final, Literal
+
+from prometheus_client.parser import text_string_to_metric_families
 
 MetricType = Literal["counter", "gauge", "histogram"]
 
@@ -61,3 +64,13 @@ def exported_series() -> dict[str, frozenset[str]]:
         else:
             series[name] = labels
     return series
+
+
+def scraped_series(texts: Iterable[str]) -> dict[str, frozenset[str]]:
+    """Every series name in some Prometheus text expositions, with the union of its labels."""
+    series: dict[str, set[str]] = {}
+    for text in texts:
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                series.setdefault(sample.name, set()).update(sample.labels)
+    return {name: frozenset(labels) for name, labels in series.items()}

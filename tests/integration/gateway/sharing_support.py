@@ -1,8 +1,7 @@
 """What the sharing flow tests share: the stack with an SMTP sink, users, owned resources,
 and the tokens from invitation mails.
 
-Until roster lands, a class or student exists for sharing once its owner tuple is written the
-way roster will write it: over gRPC with roster's certificate.
+Classes and students are made through the gateway, so sharing sees the tuples roster writes.
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 from urllib.parse import unquote
 
 from services.auth.service import DEFINITION as AUTH
@@ -29,13 +28,11 @@ from tests.support.gateway import RunningGateway, gateway_env, running_gateway
 from tests.support.postgres import create_test_database
 from tests.support.services import (
     StartedService,
-    client_channel,
     make_jwt_keys,
     service_env,
     started_service,
 )
 from trackcc.sharing.v1 import sharing_service_pb2 as pb
-from trackcc.sharing.v1 import sharing_service_pb2_grpc as pb_grpc
 
 PASSWORD = "correct horse battery staple 42"
 MAIL_WAIT_SECONDS = 15.0
@@ -65,9 +62,9 @@ def new_email() -> str:
 
 @contextlib.asynccontextmanager
 async def sharing_stack(
-    pg_endpoint: PostgresEndpoint, pki: DevPki, directory: Path, clients: Any
+    pg_endpoint: PostgresEndpoint, pki: DevPki, directory: Path
 ) -> AsyncIterator[SharingStack]:
-    """Starts the SMTP sink, the three services and the gateway (``clients``: its factory)."""
+    """Starts the SMTP sink, the three services and the gateway."""
     mail_dir = directory / "mail"
     mail_dir.mkdir()
     sink = await start_smtp_sink(mail_dir)
@@ -80,15 +77,20 @@ async def sharing_stack(
     }
     try:
         async with contextlib.AsyncExitStack() as services:
-            auth, roster, sharing = [
+            auth, sharing = [
                 await services.enter_async_context(
                     started_service(definition, service_env(definition, database, pki, keys, mail))
                 )
-                for definition in (AUTH, ROSTER, SHARING)
+                for definition in (AUTH, SHARING)
             ]
+            # roster asks sharing on every call: sharing first, and roster told where it is.
+            roster_env = service_env(
+                ROSTER, database, pki, keys, {"TRACKCC_ROSTER_SHARING_TARGET": sharing.target}
+            )
+            roster = await services.enter_async_context(started_service(ROSTER, roster_env))
             targets = {"auth": auth.target, "roster": roster.target, "sharing": sharing.target}
             env = gateway_env(pki, keys.jwks_file, targets)
-            async with running_gateway(env, pki, clients=clients) as gateway:
+            async with running_gateway(env, pki) as gateway:
                 yield SharingStack(gateway, sharing, pki, mail_dir)
     finally:
         await sink.stop()
@@ -112,21 +114,16 @@ async def signed_up_user(stack: SharingStack, role: str = "teacher", address: st
 async def owned_resource(
     stack: SharingStack, owner: User, resource_type: pb.ResourceType.ValueType
 ) -> str:
-    """A new resource id whose owner tuple roster would have written."""
-    resource_id = str(uuid.uuid4())
-    async with client_channel(stack.sharing, stack.pki, as_name="roster") as channel:
-        stub = cast(Any, pb_grpc.SharingServiceStub(channel))
-        await stub.WriteTuples(
-            pb.WriteTuplesRequest(
-                tuples=[
-                    pb.Tuple(
-                        resource=pb.Resource(type=resource_type, id=resource_id),
-                        relation=pb.RELATION_OWNER,
-                        subject_id=owner.id,
-                    )
-                ]
-            )
-        )
+    """A new class or student of ``owner``, made through the gateway (roster writes the
+    owner tuple in sharing)."""
+    if resource_type == pb.RESOURCE_TYPE_CLASS:
+        path, body = "/v1/classes", {"name": "7B"}
+    else:
+        path, body = "/v1/students", {"display_name": "Sam R."}
+    async with stack.gateway.http.post(path, json=body, headers=owner.headers) as response:
+        assert response.status == 201, await response.text()
+        created: dict[str, Any] = await response.json()
+    resource_id: str = created["id"]
     return resource_id
 
 

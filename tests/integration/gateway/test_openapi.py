@@ -54,10 +54,19 @@ async def test_request_schemas_reject_unknown_fields(gateway: RunningGateway) ->
         op["requestBody"]["content"]["application/json"]["schema"]
         for ops in document["paths"].values()
         for op in ops.values()
-        if "requestBody" in op
+        if "application/json" in op.get("requestBody", {}).get("content", {})
     ]
     assert bodies
     assert all(schema["additionalProperties"] is False for schema in bodies)
+
+
+async def test_photo_uploads_are_documented_as_raw_images(gateway: RunningGateway) -> None:
+    paths = (await _document(gateway))["paths"]
+    for path in ("/v1/students/{id}/photo", "/v1/me/photo"):
+        upload = paths[path]["put"]
+        assert set(upload["requestBody"]["content"]) == {"image/jpeg", "image/png", "image/webp"}
+        assert {"413", "415", "422"} <= set(upload["responses"])
+        assert "304" in paths[path]["get"]["responses"]
 
 
 async def test_contract_routes_are_present(gateway: RunningGateway) -> None:
@@ -99,5 +108,25 @@ async def test_contract_routes_are_present(gateway: RunningGateway) -> None:
         ("get", "/v1/students/{id}/access-log"),
         ("delete", "/v1/grants/{id}"),
         ("get", "/v1/shared-with-me"),
+        ("post", "/v1/classes"),
+        ("get", "/v1/classes"),
+        ("get", "/v1/classes/{id}"),
+        ("patch", "/v1/classes/{id}"),
+        ("delete", "/v1/classes/{id}"),
+        ("post", "/v1/students"),
+        ("get", "/v1/students"),
+        ("get", "/v1/students/{id}"),
+        ("patch", "/v1/students/{id}"),
+        ("delete", "/v1/students/{id}"),
+        ("get", "/v1/classes/{id}/students"),
+        ("put", "/v1/classes/{id}/students/{student_id}"),
+        ("delete", "/v1/classes/{id}/students/{student_id}"),
+        ("put", "/v1/students/{id}/photo"),
+        ("get", "/v1/students/{id}/photo"),
+        ("delete", "/v1/students/{id}/photo"),
+        ("put", "/v1/me/photo"),
+        ("get", "/v1/me/photo"),
+        ("delete", "/v1/me/photo"),
+        ("get", "/v1/me/export"),
     }
     assert {(m, p) for p, ops in paths.items() for m in ops} >= expected

@@ -14,7 +14,7 @@ import pytest
 
 from services.common.devcerts import DevPki
 from services.roster.service import DEFINITION as ROSTER
-from tests.integration.gateway.conftest import Backends, wait_ready
+from tests.integration.gateway.conftest import Backends, roster_extra, wait_ready
 from tests.support.gateway import RunningGateway, gateway_env, running_gateway
 from tests.support.services import service_env, started_service
 
@@ -71,7 +71,12 @@ async def test_readyz_with_every_service_up(gateway: RunningGateway) -> None:
 async def test_readyz_answers_503_once_a_service_stops(backends: Backends, pki: DevPki) -> None:
     async with contextlib.AsyncExitStack() as stack:
         roster = await stack.enter_async_context(
-            started_service(ROSTER, service_env(ROSTER, backends.database, pki, backends.keys))
+            started_service(
+                ROSTER,
+                service_env(
+                    ROSTER, backends.database, pki, backends.keys, roster_extra(backends.sharing)
+                ),
+            )
         )
         targets = backends.targets() | {"roster": roster.target}
         env = gateway_env(pki, backends.keys.jwks_file, targets)
@@ -155,14 +160,6 @@ async def test_unknown_field_is_422_listing_the_field(gateway: RunningGateway) -
     async with gateway.http.post("/v1/sessions", json=body) as response:
         problem = await problem_of(response, 422, "validation_failed")
     assert problem["errors"] == [{"field": "is_admin", "message": "is not a known field"}]
-
-
-async def test_unimplemented_rpc_is_501_problem(gateway: RunningGateway) -> None:
-    async with gateway.http.post(
-        "/v1/password/forgot", json={"email": "someone@example.org"}
-    ) as response:
-        problem = await problem_of(response, 501, "not_implemented")
-    assert "Traceback" not in problem["detail"]
 
 
 async def test_protected_route_without_token_is_401(gateway: RunningGateway) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from services.common.devcerts import DevPki
 from services.localstack.postgres import PostgresEndpoint
-from tests.integration.gateway.conftest import bridged_clients, wait_ready
+from tests.integration.gateway.conftest import wait_ready
 from tests.integration.gateway.sharing_support import (
     SharingStack,
     User,
@@ -29,7 +29,7 @@ async def stack(
     pg_endpoint: PostgresEndpoint, pki: DevPki, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[SharingStack]:
     directory = tmp_path_factory.mktemp("sharing-flow")
-    async with sharing_stack(pg_endpoint, pki, directory, bridged_clients) as running:
+    async with sharing_stack(pg_endpoint, pki, directory) as running:
         await wait_ready(running.gateway)
         yield running
 
