@@ -15,6 +15,8 @@ from collections.abc import Awaitable, Callable
 # it. Must be set before gRPC is first imported (as services/localstack/__main__.py does).
 os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
 
+import warnings  # noqa: E402
+
 import uvloop  # noqa: E402
 
 from bench import check, roster, signin  # noqa: E402
@@ -23,6 +25,10 @@ from bench.report import Reporter, machine_context  # noqa: E402
 from bench.stack import BenchStack, running_stack  # noqa: E402
 
 BENCHES = ("signin", "check", "roster")
+
+# pgserver's platformdirs warns when XDG_RUNTIME_DIR is unset (containers) and then uses /tmp,
+# which is fine for its lock file (services/localstack/__main__.py says the same).
+warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 
 
 def _plan(name: str, quick: bool) -> Callable[[BenchStack, Reporter], Awaitable[None]]:

@@ -151,6 +151,10 @@ async def run_check_against(
     target: str, pki: DevPki, sharing_owner_dsn: str, reporter: Reporter, sizes: CheckSizes
 ) -> None:
     """Fills the table up to each size in turn and measures; works on any sharing service."""
+    reporter.note(
+        "check: gRPC Check as roster (mTLS) to the sharing process, one channel, Python "
+        "grpc.aio client in the bench process sharing the 2 cores"
+    )
     rng = random.Random(4)
     groups = 0
     for wanted in sizes.tuples:
@@ -166,8 +170,7 @@ async def run_check_against(
                     "check",
                     f"{total:>9,} tuples: {case}",
                     summary.as_metrics(),
-                    f"gRPC Check as roster (mTLS), Python grpc.aio client sharing the 2 cores; "
-                    f"seeded in {seeded_in:.1f} s",
+                    f"table filled in {seeded_in:.1f} s",
                     {**machine_context(), "tuples": total},
                 )
             )

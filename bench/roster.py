@@ -70,6 +70,24 @@ async def run_roster(stack: BenchStack, reporter: Reporter, sizes: RosterSizes) 
         photo_missing = await missing_routes(api, (PHOTO_ROUTE,))
     ssl_context = stack.ssl_context()
 
+    # Calibration: a gateway-only answer (no gRPC, no token) at the same connection count
+    # shows how much of the machine the generator and TLS leave for the real request.
+    calibration = await run_load(
+        stack.base_url,
+        ssl_context,
+        [Request("GET", "/healthz")],
+        connections=sizes.connections,
+        seconds=sizes.seconds,
+    )
+    reporter.add(
+        Result(
+            "roster",
+            f"calibration: GET /healthz, {sizes.connections} conns",
+            calibration.summary.as_metrics(),
+            "gateway only, no gRPC: the ceiling of this generator on this machine",
+            machine_context(),
+        )
+    )
     for who, token in (
         ("owner", roster.owner_token),
         ("guardian (class grant)", roster.guardian_token),

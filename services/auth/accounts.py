@@ -9,15 +9,13 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass
-from typing import TypeAlias
 
 import asyncpg
-from asyncpg.pool import PoolConnectionProxy
 
 from services.auth.validation import SignupFields
+from services.common.db import DbConnection
 
 # A connection of its own or one acquired from the pool (what the servicer passes).
-DbConnection: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
 
 # The columns an Account is built from; shared by every query that returns one.
 ACCOUNT_COLUMNS = "id, email, role, display_name, birth_date, gender, email_verified, created_at"

@@ -10,7 +10,7 @@ import datetime as dt
 import uuid
 from typing import Literal
 
-from services.auth.accounts import DbConnection
+from services.common.db import DbConnection
 
 Event = Literal[
     "lockout",

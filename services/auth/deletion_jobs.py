@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 
 from services.auth import audit, mails
-from services.auth.accounts import DbConnection
+from services.common.db import DbConnection
 
 
 @dataclass(frozen=True)

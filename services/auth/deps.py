@@ -11,10 +11,11 @@ import asyncpg
 import grpc
 
 from services.auth import sessions
-from services.auth.accounts import Account, DbConnection
+from services.auth.accounts import Account
 from services.auth.metrics import AuthMetrics
 from services.auth.passwords import PasswordHashing
 from services.auth.sessions import SessionPolicy
+from services.common.db import DbConnection
 from services.common.errors import PermissionDenied, Unauthenticated
 from services.common.tokens import Principal, TokenSigner, TokenVerifier, principal_from_context
 

@@ -10,9 +10,9 @@ import grpc
 from google.protobuf import empty_pb2
 
 from services.auth import accounts, audit, mail_tokens, mails
-from services.auth.accounts import DbConnection
 from services.auth.signin import SignInRpcs
 from services.auth.validation import email_problem, normalize_email
+from services.common.db import DbConnection
 from services.common.errors import AlreadyExists, InvalidArgument
 from trackcc.auth.v1 import auth_service_pb2 as pb
 

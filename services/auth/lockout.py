@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from services.auth import audit, mail_tokens, mails
-from services.auth.accounts import DbConnection
+from services.common.db import DbConnection
 
 MAX_FAILED_ATTEMPTS: Final = 10
 

@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from services.auth.accounts import DbConnection
+from services.common.db import DbConnection
 
 Purpose = Literal["verify_email", "change_email", "reset_password", "unlock_request"]
 

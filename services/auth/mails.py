@@ -10,8 +10,8 @@ import datetime as dt
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from services.auth.accounts import DbConnection
 from services.common import outbox
+from services.common.db import DbConnection
 
 SIGNATURE = "\n-- \nTrackCC\n"
 

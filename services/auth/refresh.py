@@ -12,8 +12,9 @@ import uuid
 from dataclasses import dataclass
 
 from services.auth import audit
-from services.auth.accounts import ACCOUNT_COLUMNS, Account, DbConnection, account_from_row
+from services.auth.accounts import ACCOUNT_COLUMNS, Account, account_from_row
 from services.auth.sessions import MAX_USER_AGENT_LENGTH, SessionPolicy, refresh_token_digest
+from services.common.db import DbConnection
 
 
 @dataclass(frozen=True)

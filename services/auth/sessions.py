@@ -9,7 +9,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Final
 
-from services.auth.accounts import ACCOUNT_COLUMNS, Account, DbConnection, account_from_row
+from services.auth.accounts import ACCOUNT_COLUMNS, Account, account_from_row
+from services.common.db import DbConnection
 
 # 256 random bits: far beyond guessing, so a fast sha256 is enough to store it.
 REFRESH_TOKEN_BYTES: Final = 32

@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
-from services.auth.accounts import DbConnection
+from services.common.db import DbConnection
 
 
 @dataclass(frozen=True)

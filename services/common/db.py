@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from typing import TypeAlias
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from services.common.config import Env
 
@@ -60,3 +62,7 @@ class DatabaseSettings:
             pool_min_size=env.int(f"{prefix}_DB_POOL_MIN_SIZE", 2, minimum=0),
             pool_max_size=env.int(f"{prefix}_DB_POOL_MAX_SIZE", 10, minimum=1),
         )
+
+
+# What repositories take: a plain connection, or one borrowed from the pool.
+DbConnection: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"

@@ -7,8 +7,9 @@ import uuid
 import grpc
 from google.protobuf import empty_pb2
 
+from services.common import idempotency
 from services.common.errors import NotFound
-from services.roster import classes, convert, idempotency, journal, pagination
+from services.roster import classes, convert, journal, pagination
 from services.roster.authorization import Kind, Permission, Ref, owner_tuple
 from services.roster.rpc_base import RpcBase
 from trackcc.roster.v1 import roster_service_pb2 as pb
@@ -48,6 +49,7 @@ class ClassRpcs(RpcBase):
                         user,
                         request_id,
                         idempotency.request_hash(request.SerializeToString(deterministic=True)),
+                        self._deps.clock(),
                     )
                 if replay is None:
                     row = await classes.insert(connection, class_id, user, name, term)

@@ -8,12 +8,12 @@ from collections.abc import Sequence
 import grpc
 from google.protobuf import empty_pb2
 
+from services.common import idempotency
 from services.common.errors import NotFound, PermissionDenied
 from services.roster import (
     classes,
     convert,
     enrollments,
-    idempotency,
     journal,
     pagination,
     students,
@@ -98,6 +98,7 @@ class StudentRpcs(RpcBase):
                         user,
                         request_id,
                         idempotency.request_hash(request.SerializeToString(deterministic=True)),
+                        self._deps.clock(),
                     )
                 if replay is None:
                     owners = await classes.owners(connection, class_ids)

@@ -1,10 +1,5 @@
-"""The connection type the repositories take: a plain connection or one from the pool."""
+"""The connection type the repositories take (the one the service kit defines)."""
 
-from __future__ import annotations
+from services.common.db import DbConnection
 
-from typing import TypeAlias
-
-import asyncpg
-from asyncpg.pool import PoolConnectionProxy
-
-DbConnection: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
+__all__ = ["DbConnection"]

@@ -8,13 +8,12 @@ from datetime import datetime
 import grpc
 from google.protobuf import empty_pb2
 
-from services.common import outbox
+from services.common import idempotency, outbox
 from services.common.errors import AlreadyExists, ServiceError
 from services.sharing import (
     access_log,
     convert,
     grants,
-    idempotency,
     invitations,
     mail,
     pagination,

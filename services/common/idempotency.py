@@ -1,21 +1,28 @@
 """Idempotent creates (AIP-155): the first response of a request id is replayed, 24 hours on.
 
-The key row is inserted in the same transaction as the work, so the work and the stored
-response commit together. A duplicate arriving while the first still runs would wait on that
-row; a short lock timeout turns the wait into ABORTED (the gateway's 409) instead.
+The gateway passes a client's ``Idempotency-Key`` as the Create method's ``request_id``; the
+owning service keeps the first response in its own ``idempotency_keys`` table:
+
+    principal_id uuid, request_id text, request_hash bytea, response bytea,
+    created_at timestamptz, PRIMARY KEY (principal_id, request_id)
+
+The key row is inserted in the same transaction as the work, so work and stored response
+commit together. A duplicate arriving while the first still runs would wait on that row; a
+short lock timeout turns the wait into ABORTED ``request_in_progress`` (API.md: 409).
 """
 
 from __future__ import annotations
 
 import hashlib
 import uuid
+from datetime import datetime, timedelta
 
 import asyncpg
 
+from services.common.db import DbConnection
 from services.common.errors import Aborted, InvalidArgument
-from services.roster.db import DbConnection
 
-KEEP_HOURS = 24
+KEEP = timedelta(hours=24)
 # The gateway accepts Idempotency-Key values of up to 255 visible characters.
 MAX_REQUEST_ID = 255
 
@@ -36,7 +43,11 @@ def checked_request_id(request_id: str) -> str:
 
 
 async def claim(
-    connection: DbConnection, principal_id: uuid.UUID, request_id: str, body_hash: bytes
+    connection: DbConnection,
+    principal_id: uuid.UUID,
+    request_id: str,
+    body_hash: bytes,
+    now: datetime,
 ) -> bytes | None:
     """None when the request is new (do the work, then :func:`finish`); else the first response.
 
@@ -44,23 +55,25 @@ async def claim(
     """
     await connection.execute(
         "DELETE FROM idempotency_keys WHERE principal_id = $1 AND request_id = $2"
-        " AND created_at <= now() - make_interval(hours => $3)",
+        " AND created_at <= $3",
         principal_id,
         request_id,
-        KEEP_HOURS,
+        now - KEEP,
     )
     await connection.execute("SET LOCAL lock_timeout = '2s'")
     try:
         inserted = await connection.fetchval(
             """
-            INSERT INTO idempotency_keys (principal_id, request_id, request_hash, response)
-            VALUES ($1, $2, $3, '')
+            INSERT INTO idempotency_keys
+                (principal_id, request_id, request_hash, response, created_at)
+            VALUES ($1, $2, $3, '', $4)
             ON CONFLICT (principal_id, request_id) DO NOTHING
             RETURNING 1
             """,
             principal_id,
             request_id,
             body_hash,
+            now,
         )
     except asyncpg.LockNotAvailableError:
         raise Aborted(
