@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass
 
 from bench.client import api_client
+from bench.cpu import cpu_ms_per_request, snapshot, stack_processes
 from bench.loadgen import Request, run_aiohttp, run_load
 from bench.photos import PhotoSizes, run_photos
 from bench.report import Reporter, Result, machine_context
@@ -19,6 +20,7 @@ from bench.roster_setup import (
     missing_routes,
 )
 from bench.seed import STUDENTS_PER_CLASS, count_rows, seed_roster_groups
+from bench.server_time import mean_ms_between, metrics_ports, scrape
 from bench.stack import BenchStack
 
 
@@ -60,6 +62,48 @@ def _skipped(reporter: Reporter, case: str, missing: list[str]) -> None:
     )
 
 
+async def _measured_phase(
+    stack: BenchStack,
+    reporter: Reporter,
+    case: str,
+    requests: list[Request],
+    sizes: RosterSizes,
+) -> None:
+    """A throughput phase, then where its time went: CPU per request by process, and the
+    mean server time of each hop."""
+    ports = metrics_ports(stack.data_dir)
+    processes = stack_processes(stack)
+    scraped, cpu_before = await scrape(ports), snapshot(processes)
+    result = await run_load(
+        stack.base_url,
+        stack.ssl_context(),
+        requests,
+        connections=sizes.connections,
+        seconds=sizes.seconds,
+    )
+    cpu = cpu_ms_per_request(cpu_before, snapshot(processes), result.sent_in_all)
+    means = mean_ms_between(scraped, await scrape(ports))
+    reporter.add(
+        Result(
+            "roster",
+            case,
+            result.summary.as_metrics(),
+            f"goal >= 1.9 k req/s; {result.generator} on the same 2 cores",
+            machine_context(),
+        )
+    )
+    reporter.add(Result("roster", "  cpu ms per request", cpu, "user+system, psutil"))
+    if means:
+        reporter.add(
+            Result(
+                "roster",
+                "  server mean ms per call",
+                means,
+                "the processes' own Prometheus histograms",
+            )
+        )
+
+
 async def run_roster(stack: BenchStack, reporter: Reporter, sizes: RosterSizes) -> None:
     async with api_client(stack) as api:
         missing = await missing_routes(api, (*SETUP_ROUTES, LIST_ROUTE))
@@ -72,41 +116,17 @@ async def run_roster(stack: BenchStack, reporter: Reporter, sizes: RosterSizes) 
 
     # Calibration: a gateway-only answer (no gRPC, no token) at the same connection count
     # shows how much of the machine the generator and TLS leave for the real request.
-    calibration = await run_load(
-        stack.base_url,
-        ssl_context,
-        [Request("GET", "/healthz")],
-        connections=sizes.connections,
-        seconds=sizes.seconds,
-    )
-    reporter.add(
-        Result(
-            "roster",
-            f"calibration: GET /healthz, {sizes.connections} conns",
-            calibration.summary.as_metrics(),
-            "gateway only, no gRPC: the ceiling of this generator on this machine",
-            machine_context(),
-        )
-    )
-    for who, token in (
-        ("owner", roster.owner_token),
-        ("guardian (class grant)", roster.guardian_token),
-    ):
-        result = await run_load(
-            stack.base_url,
-            ssl_context,
-            _list_request(roster, token),
-            connections=sizes.connections,
-            seconds=sizes.seconds,
-        )
-        reporter.add(
-            Result(
-                "roster",
-                f"GET class students (30), {who}, {sizes.connections} conns",
-                result.summary.as_metrics(),
-                f"goal >= 1.9 k req/s; {result.generator} on the same 2 cores",
-                machine_context(),
-            )
+    phases = [
+        ("calibration: GET /healthz", [Request("GET", "/healthz")]),
+        ("GET class students (30), owner", _list_request(roster, roster.owner_token)),
+        (
+            "GET class students (30), guardian (class grant)",
+            _list_request(roster, roster.guardian_token),
+        ),
+    ]
+    for case, requests in phases:
+        await _measured_phase(
+            stack, reporter, f"{case}, {sizes.connections} conns", requests, sizes
         )
 
     if photo_missing:

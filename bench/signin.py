@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from bench.argon2_rate import measure_argon2_rate
 from bench.client import PASSWORD, api_client
+from bench.cpu import cpu_ms_per_request, snapshot, stack_processes
 from bench.loadgen import Request, run_aiohttp, run_load
 from bench.report import Reporter, Result, machine_context
 from bench.stack import BenchStack
@@ -66,6 +67,8 @@ async def run_signin(stack: BenchStack, reporter: Reporter, sizes: SigninSizes) 
         )
     )
 
+    processes = stack_processes(stack)
+    cpu_before = snapshot(processes)
     alone = await run_load(
         stack.base_url,
         ssl_context,
@@ -73,6 +76,7 @@ async def run_signin(stack: BenchStack, reporter: Reporter, sizes: SigninSizes) 
         connections=sizes.storm_connections,
         seconds=sizes.seconds,
     )
+    cpu = cpu_ms_per_request(cpu_before, snapshot(processes), alone.sent_in_all)
     ratio = alone.summary.per_second / argon2.per_second if argon2.per_second else 0.0
     reporter.add(
         Result(
@@ -84,6 +88,7 @@ async def run_signin(stack: BenchStack, reporter: Reporter, sizes: SigninSizes) 
             machine_context(),
         )
     )
+    reporter.add(Result("signin", "  cpu ms per sign-in", cpu, "user+system, psutil"))
 
     async def probe() -> tuple[float, float, int]:
         result = await run_aiohttp(

@@ -1,4 +1,5 @@
-"""Email verification and email change, both confirmed by a link to the address itself."""
+"""Email verification and email change, both confirmed by a link to the address itself, and
+ownership proved elsewhere (an invitation accepted from its mailed link), as the gateway says."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ import grpc
 from google.protobuf import empty_pb2
 
 from services.auth import accounts, audit, mail_tokens, mails
+from services.auth.session_rpcs import GATEWAY_COMMON_NAME
 from services.auth.signin import SignInRpcs
 from services.auth.validation import email_problem, normalize_email
 from services.common.db import DbConnection
-from services.common.errors import AlreadyExists, InvalidArgument
+from services.common.errors import AlreadyExists, InvalidArgument, PermissionDenied
+from services.common.tls import peer_common_name
 from trackcc.auth.v1 import auth_service_pb2 as pb
 
 logger = logging.getLogger(__name__)
@@ -32,7 +35,7 @@ def email_taken() -> AlreadyExists:
 
 
 class EmailRpcs(SignInRpcs):
-    """VerifyEmail and RequestEmailChange."""
+    """VerifyEmail, RequestEmailChange and ConfirmEmailOwnership."""
 
     async def VerifyEmail(
         self, request: pb.VerifyEmailRequest, context: grpc.aio.ServicerContext
@@ -88,6 +91,25 @@ class EmailRpcs(SignInRpcs):
             await mails.send(connection, new_email, confirmation, now)
             await mails.send(connection, account.email, mails.email_change_notice(), now)
         deps.wake_outbox()
+        return empty_pb2.Empty()
+
+    async def ConfirmEmailOwnership(
+        self, request: pb.ConfirmEmailOwnershipRequest, context: grpc.aio.ServicerContext
+    ) -> empty_pb2.Empty:
+        # Only the gateway learns of such proofs (sharing's AcceptInvitation answer); any
+        # other caller, even with the user's token, could otherwise verify any address.
+        if peer_common_name(context) != GATEWAY_COMMON_NAME:
+            raise PermissionDenied("only the gateway may confirm email ownership")
+        principal = self._principal(context)
+        email = normalize_email(request.email)
+        async with self._deps.pool.acquire() as connection:
+            account = await self._session_account(connection, principal)
+            # The proof is about one address: if the account has another one now (an email
+            # change confirmed meanwhile), it proves nothing and changes nothing.
+            if account.email != email or account.email_verified:
+                return empty_pb2.Empty()
+            if await _confirm_current(connection, account.id, email):
+                logger.info("email ownership confirmed", extra={"account_id": str(account.id)})
         return empty_pb2.Empty()
 
 

@@ -76,6 +76,9 @@ class PhotoRpcs(RpcBase):
             )
         # Authorized before a single byte of the image is read.
         subject = await self._subject(user, first.metadata.subject, Permission.WRITE)
+        # "Go ahead": the gateway sends image bytes only after this, so a refusal above is
+        # never lost to a write racing the end of the call (grpc/grpc#36066).
+        await context.send_initial_metadata((("trackcc-upload-ready", "1"),))
         received = bytearray()
         async for part in request_iterator:
             if not part.HasField("chunk"):

@@ -15,6 +15,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -56,7 +57,6 @@ class Source:
     email: str
     token: str
     account: dict[str, Any]
-    roster: RosterApi
     class_id: str
     student_id: str
     upload_etag: str
@@ -77,9 +77,7 @@ def source() -> Iterator[Source]:
         roster.enroll(token, class_id, student_id)
         etag = roster.upload_photo(token, student_id, jpeg_photo())
         before = roster.snapshot(token, class_id, student_id)
-        yield Source(
-            stack, email, token, json.loads(body), roster, class_id, student_id, etag, before
-        )
+        yield Source(stack, email, token, json.loads(body), class_id, student_id, etag, before)
         if stack.process.poll() is None:
             stack.stop()
         assert_nothing_left(data_dir)
@@ -119,8 +117,10 @@ def test_every_series_the_alerts_name_is_exported_by_a_live_process(source: Sour
     scrapes = {name: _scrape(port) for name, port in ports.items()}
     live = scraped_series(scrapes.values())
 
+    alert_series = _alert_series()
+    assert any(alert_series.values()), "the rules name no TrackCC series: nothing was checked"
     problems = []
-    for alert, series in _alert_series().items():
+    for alert, series in alert_series.items():
         for name, labels in series.items():
             if name not in live:
                 problems.append(f"{alert}: {name} is exported by none of {sorted(scrapes)}")
@@ -170,6 +170,18 @@ def _without_base_url(snapshot: RosterSnapshot, base_url: str) -> RosterSnapshot
     )
 
 
+def _wait_for_roster_reads(stack: RunningStack, token: str, class_id: str) -> None:
+    # Known issue (roster): on a start over a non-empty database, roster's reconciler calls
+    # sharing before sharing listens, and roster's channel then fails calls fast (503) until
+    # it reconnects, about a second later, although every process reports ready. The drill
+    # checks the data, so it waits that out, bounded; any answer but 503 is checked as is.
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        if stack.request("GET", f"/v1/classes/{class_id}", None, token)[0] != 503:
+            return
+        time.sleep(0.2)
+
+
 def test_a_backup_restores_into_a_fresh_database_with_every_record_and_photo(
     source: Source,
 ) -> None:
@@ -211,6 +223,7 @@ def test_a_backup_restores_into_a_fresh_database_with_every_record_and_photo(
                 assert status == 200, body
                 assert json.loads(body) == source.account
 
+                _wait_for_roster_reads(stack, token, source.class_id)
                 roster = RosterApi(stack)
                 after = roster.snapshot(token, source.class_id, source.student_id)
                 assert _without_base_url(after, stack.base_url) == _without_base_url(

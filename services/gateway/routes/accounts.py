@@ -111,7 +111,8 @@ ROUTES = (
         tag="accounts",
         request_schema=VERIFY_SCHEMA,
         response_status=204,
-        errors=(400, 422),
+        # 409 email_taken: an email change whose new address was taken meanwhile.
+        errors=(400, 409, 422),
         reason_status={"invalid_token": 400},
     ),
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from google.protobuf.field_mask_pb2 import FieldMask
 
+from services.gateway.routes.password import NEW_PASSWORD_FIELD
 from services.gateway.routes.representations import (
     ACCOUNT_SCHEMA,
     BIRTH_DATE_SCHEMA,
@@ -20,23 +21,24 @@ from trackcc.auth.v1 import auth_service_pb2
 
 PROFILE_FIELDS = ("display_name", "birth_date", "gender")
 
+# These routes check the password, and failures count toward the lockout: a locked account
+# answers 423 account_locked (errors.REASON_STATUS), like sign-in.
+
 
 def _nullable(schema: dict[str, object]) -> dict[str, object]:
     return {"anyOf": [schema, {"type": "null"}]}
 
 
-# At least one field: an empty update mask would mean "replace everything" (AIP-134).
-UPDATE_SCHEMA = {
-    **object_schema(
-        [],
-        {
-            "display_name": _nullable(dict(DISPLAY_NAME_SCHEMA)),
-            "birth_date": _nullable(dict(BIRTH_DATE_SCHEMA)),
-            "gender": _nullable(dict(GENDER_SCHEMA)),
-        },
-    ),
-    "minProperties": 1,
-}
+# Only the fields present change (the update mask names exactly them); an empty body is an
+# empty mask, which auth answers with the account unchanged, as a JSON merge patch would.
+UPDATE_SCHEMA = object_schema(
+    [],
+    {
+        "display_name": _nullable(dict(DISPLAY_NAME_SCHEMA)),
+        "birth_date": _nullable(dict(BIRTH_DATE_SCHEMA)),
+        "gender": _nullable(dict(GENDER_SCHEMA)),
+    },
+)
 CHANGE_PASSWORD_SCHEMA = object_schema(
     ["current_password", "new_password"],
     {"current_password": PASSWORD_SCHEMA, "new_password": PASSWORD_SCHEMA},
@@ -135,7 +137,7 @@ ROUTES = (
         request_schema=DELETE_SCHEMA,
         response_status=202,
         auth=True,
-        errors=(401, 422),
+        errors=(401, 422, 423),
     ),
     RouteSpec(
         method="POST",
@@ -147,7 +149,8 @@ ROUTES = (
         request_schema=CHANGE_PASSWORD_SCHEMA,
         response_status=204,
         auth=True,
-        errors=(401, 422),
+        errors=(401, 422, 423),
+        field_names=NEW_PASSWORD_FIELD,
     ),
     RouteSpec(
         method="POST",
@@ -159,6 +162,6 @@ ROUTES = (
         request_schema=CHANGE_EMAIL_SCHEMA,
         response_status=202,
         auth=True,
-        errors=(401, 409, 422),
+        errors=(401, 409, 422, 423),
     ),
 )

@@ -13,6 +13,9 @@ from services.gateway.routes.representations import (
 from services.gateway.routes.spec import Call, RouteSpec, empty_response
 from trackcc.auth.v1 import auth_service_pb2
 
+# auth's password policy reports its field as "password"; these bodies call it new_password.
+NEW_PASSWORD_FIELD = {"password": "new_password"}
+
 FORGOT_SCHEMA = object_schema(["email"], {"email": EMAIL_SCHEMA})
 RESET_SCHEMA = object_schema(
     ["token", "new_password"], {"token": TOKEN_SCHEMA, "new_password": PASSWORD_SCHEMA}
@@ -61,5 +64,6 @@ ROUTES = (
         response_status=204,
         errors=(400, 422),
         reason_status={"invalid_token": 400},
+        field_names=NEW_PASSWORD_FIELD,
     ),
 )

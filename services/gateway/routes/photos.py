@@ -40,6 +40,8 @@ CHUNK_BYTES = 64 * 1024
 UPLOAD_TIMEOUT_SECONDS = 120.0
 DOWNLOAD_TIMEOUT_SECONDS = 60.0
 SIZES = {"full": pb.PHOTO_SIZE_FULL, "thumb": pb.PHOTO_SIZE_THUMB}
+# The initial metadata key with which roster accepts an upload's first message.
+UPLOAD_READY = "trackcc-upload-ready"
 PHOTO_CACHE_HEADERS = {"Cache-Control": "private", "Vary": "Authorization"}
 
 # Whose photo a route is about, and the URL that serves it.
@@ -86,6 +88,13 @@ async def upload(call: Call, subject: pb.PhotoSubject, photo_url: str) -> web.St
     try:
         first = pb.UploadPhotoMetadata(subject=subject, content_type=content_type)
         await stream.write(pb.UploadPhotoRequest(metadata=first))
+        # roster marks its initial metadata once it accepts who and what; a refusal ends the
+        # call instead (with empty initial metadata). Waiting for that before the first image
+        # byte keeps roster's answer: grpc.aio reports a write that races the end of a call
+        # as INTERNAL and loses the real status (grpc/grpc#36066).
+        if UPLOAD_READY not in dict(await stream.initial_metadata()):
+            await stream  # raises roster's refusal
+            raise ProblemError(500, "internal")  # an upload without bytes cannot succeed
         received = 0
         async for chunk in request.content.iter_chunked(CHUNK_BYTES):
             received += len(chunk)
@@ -145,6 +154,11 @@ async def download(call: Call, subject: pb.PhotoSubject) -> web.StreamResponse:
     )
     response.content_length = meta.content_length
     await response.prepare(request)
+    if request.method == "HEAD":
+        # The headers are the whole answer; aiohttp would send written bytes even for HEAD.
+        stream.cancel()
+        await response.write_eof()
+        return response
     try:
         while (message := await stream.read()) is not grpc.aio.EOF:
             await response.write(message.chunk)

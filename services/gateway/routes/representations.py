@@ -106,9 +106,10 @@ EMAIL_SCHEMA: Schema = {"type": "string", "format": "email", "minLength": 3, "ma
 # 256 is the contract's limit: longer passwords answer 422 before anything hashes them.
 PASSWORD_SCHEMA: Schema = {"type": "string", "minLength": 1, "maxLength": 256}
 TOKEN_SCHEMA: Schema = {"type": "string", "minLength": 1, "maxLength": 512}
-DISPLAY_NAME_SCHEMA: Schema = {"type": "string", "minLength": 1, "maxLength": 200}
+# The limits auth enforces (validation.py), so the document tells clients the truth.
+DISPLAY_NAME_SCHEMA: Schema = {"type": "string", "minLength": 1, "maxLength": 100}
 BIRTH_DATE_SCHEMA: Schema = {"type": "string", "format": "date"}
-GENDER_SCHEMA: Schema = {"type": "string", "maxLength": 64}
+GENDER_SCHEMA: Schema = {"type": "string", "maxLength": 50}
 
 ACCOUNT_SCHEMA: Schema = {
     "type": "object",

@@ -7,9 +7,11 @@ its existence does not leak. Grants and the access log are in :mod:`.grants`.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from typing import Any
 
+import grpc
 from aiohttp import web
 
 from services.gateway.errors import FieldError, ProblemError
@@ -30,7 +32,10 @@ from services.gateway.routes.sharing_json import (
 )
 from services.gateway.routes.spec import Call, Handler, RouteSpec, empty_response, json_response
 from services.gateway.validation import PAGE_QUERY_PARAMETERS, page_params
+from trackcc.auth.v1 import auth_service_pb2
 from trackcc.sharing.v1 import sharing_service_pb2 as pb
+
+logger = logging.getLogger(__name__)
 
 # The resource kinds that can be shared, by their path segment.
 COLLECTIONS = {"classes": "class", "students": "student"}
@@ -90,7 +95,25 @@ async def accept_invitation(call: Call) -> web.StreamResponse:
     grant = await call.clients.sharing.AcceptInvitation(
         pb.AcceptInvitationRequest(token=call.body["token"]), metadata=call.metadata()
     )
+    if grant.proven_email:
+        await _confirm_email_ownership(call, grant.proven_email)
+    # grant_json leaves proven_email out: it is for auth, not part of the Grant resource.
     return json_response(grant_json(grant))
+
+
+async def _confirm_email_ownership(call: Call, email: str) -> None:
+    """Tells auth that the caller controls ``email`` (the invitation link was mailed there).
+
+    The grant is committed by now, so a failure here must not fail the request: the token is
+    spent and a retry would only get 410. Verification is a side benefit; the address can
+    still be verified with the link from the signup mail.
+    """
+    try:
+        await call.clients.auth.ConfirmEmailOwnership(
+            auth_service_pb2.ConfirmEmailOwnershipRequest(email=email), metadata=call.metadata()
+        )
+    except grpc.aio.AioRpcError as error:
+        logger.warning("email ownership not recorded: %s", error.code().name)
 
 
 async def decline_invitation(call: Call) -> web.StreamResponse:

@@ -21,8 +21,9 @@ from trackcc.auth.v1 import auth_service_pb2
 # Checked here to spare a hop; auth checks the role again from the token.
 SUPPORT_ONLY = frozenset({"support"})
 
+# auth keeps at most 500 characters of reason in the audit log.
 UNLOCK_SCHEMA = object_schema(
-    ["reason"], {"reason": {"type": "string", "minLength": 1, "maxLength": 1000}}
+    ["reason"], {"reason": {"type": "string", "minLength": 1, "maxLength": 500}}
 )
 UNLOCK_REQUEST_BODY_SCHEMA = object_schema(["token"], {"token": TOKEN_SCHEMA})
 

@@ -36,7 +36,6 @@ from trackcc.sharing.v1 import sharing_service_pb2 as pb
 
 PASSWORD = "correct horse battery staple 42"
 MAIL_WAIT_SECONDS = 15.0
-_TOKEN = re.compile(r"/invitations/accept\?token=([A-Za-z0-9_.~%-]+)")
 
 
 @dataclass(frozen=True)
@@ -74,6 +73,7 @@ async def sharing_stack(
         "TRACKCC_SMTP_HOST": "127.0.0.1",
         "TRACKCC_SMTP_PORT": str(sink.port),
         "TRACKCC_SHARING_OUTBOX_POLL_SECONDS": "0.05",
+        "TRACKCC_AUTH_OUTBOX_POLL_SECONDS": "0.05",
     }
     try:
         async with contextlib.AsyncExitStack() as services:
@@ -127,8 +127,12 @@ async def owned_resource(
     return resource_id
 
 
-async def mailed_token(stack: SharingStack, address: str, skip: int = 0) -> str:
-    """The accept token of the ``skip``-th (0: first) invitation mail to ``address``."""
+async def mailed_token(
+    stack: SharingStack, address: str, skip: int = 0, purpose: str = "invitations/accept"
+) -> str:
+    """The token of the ``skip``-th (0: first) mail to ``address`` whose link has the path
+    ``/{purpose}`` (invitations: ``invitations/accept``; email verification: ``verify``)."""
+    pattern = re.compile(rf"/{re.escape(purpose)}\?token=([A-Za-z0-9_.~%-]+)")
     async with asyncio.timeout(MAIL_WAIT_SECONDS):
         while True:
             tokens = []
@@ -136,7 +140,7 @@ async def mailed_token(stack: SharingStack, address: str, skip: int = 0) -> str:
                 message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
                 if message["To"] == address:
                     body = message.get_body(("plain",))
-                    found = _TOKEN.search(body.get_content() if body else "")
+                    found = pattern.search(body.get_content() if body else "")
                     if found:
                         tokens.append(unquote(found.group(1)))
             if len(tokens) > skip:

@@ -329,3 +329,33 @@ async def test_concurrent_replays_make_one_class(gateway: RunningGateway) -> Non
     assert set(statuses) <= {201, 409} and 201 in statuses
     listed = await call(gateway, "GET", "/v1/classes", teacher, 200)
     assert len(listed["items"]) == 1
+
+
+ANY = "0b4f6f0e-0000-4000-8000-000000000000"
+# Every row of API.md's roster table (photos: test_photos.py), with a valid body where one is
+# needed, so that only the missing token can be the reason for the answer.
+ROSTER_ROUTES: list[tuple[str, str, dict[str, object] | None]] = [
+    ("POST", "/v1/classes", {"name": "7B"}),
+    ("GET", "/v1/classes", None),
+    ("GET", f"/v1/classes/{ANY}", None),
+    ("PATCH", f"/v1/classes/{ANY}", {"name": "7C"}),
+    ("DELETE", f"/v1/classes/{ANY}", None),
+    ("POST", "/v1/students", {"display_name": "Kim"}),
+    ("GET", "/v1/students", None),
+    ("GET", f"/v1/students/{ANY}", None),
+    ("PATCH", f"/v1/students/{ANY}", {"notes": "x"}),
+    ("DELETE", f"/v1/students/{ANY}", None),
+    ("GET", f"/v1/classes/{ANY}/students", None),
+    ("PUT", f"/v1/classes/{ANY}/students/{ANY}", None),
+    ("DELETE", f"/v1/classes/{ANY}/students/{ANY}", None),
+    ("GET", "/v1/me/export", None),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), ROSTER_ROUTES)
+async def test_every_roster_route_requires_a_token(
+    gateway: RunningGateway, method: str, path: str, body: dict[str, object] | None
+) -> None:
+    async with gateway.http.request(method, path, json=body) as response:
+        await problem_of(response, 401, "unauthenticated")
+        assert response.headers["WWW-Authenticate"].startswith("Bearer")

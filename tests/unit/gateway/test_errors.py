@@ -138,3 +138,45 @@ def test_corrupt_trailer_is_treated_as_no_details() -> None:
     error = grpc.aio.AioRpcError(grpc.StatusCode.NOT_FOUND, grpc.aio.Metadata(), trailers, "gone")
     problem = problem_from_rpc_error(error)
     assert (problem.status, problem.code) == (404, "not_found")
+
+
+@pytest.mark.parametrize(
+    ("code", "reason", "status"),
+    [
+        # A photo over 5 MiB is the client's body (413), not a quota (429).
+        (grpc.StatusCode.RESOURCE_EXHAUSTED, "photo_too_large", 413),
+        (grpc.StatusCode.INVALID_ARGUMENT, "unsupported_media_type", 415),
+        (grpc.StatusCode.INVALID_ARGUMENT, "invalid_image", 422),
+        (grpc.StatusCode.INVALID_ARGUMENT, "idempotency_key_reused", 422),
+        (grpc.StatusCode.INVALID_ARGUMENT, "invalid_page_token", 400),
+        (grpc.StatusCode.ABORTED, "request_in_progress", 409),
+        (grpc.StatusCode.PERMISSION_DENIED, "different_owner", 403),
+    ],
+)
+def test_roster_reasons_have_their_contract_status_and_detail(
+    code: grpc.StatusCode, reason: str, status: int
+) -> None:
+    problem = problem_from_status(RichStatus(code, "what roster said", reason=reason))
+    assert (problem.status, problem.code, problem.detail) == (status, reason, "what roster said")
+    assert "Retry-After" not in problem.headers
+
+
+def test_field_names_rename_proto_fields_to_api_names() -> None:
+    error = InvalidArgument(
+        "reused",
+        reason="idempotency_key_reused",
+        field_violations=[("request_id", "used with a different request"), ("name", "empty")],
+    )
+    problem = problem_from_rpc_error(
+        _rpc_error(error), field_names={"request_id": "Idempotency-Key"}
+    )
+    assert [(e.field, e.message) for e in problem.errors] == [
+        ("Idempotency-Key", "used with a different request"),
+        ("name", "empty"),
+    ]
+
+
+def test_sharing_unavailable_behind_roster_is_a_generic_503() -> None:
+    status = RichStatus(grpc.StatusCode.UNAVAILABLE, "sharing down", reason="sharing_unavailable")
+    problem = problem_from_status(status)
+    assert (problem.status, problem.code, problem.detail) == (503, "unavailable", None)

@@ -50,3 +50,21 @@ async def test_unhandled_exception_is_500_problem_without_details(
     assert "hunter2" not in text
     assert "Traceback" not in text
     assert '"code": "internal"' in text
+
+
+async def test_a_handler_may_set_cache_control_and_nothing_else_of_the_security_headers() -> None:
+    async def photo(request: web.Request) -> web.Response:
+        return web.Response(
+            body=b"img", headers={"Cache-Control": "private", "X-Content-Type-Options": "sniff"}
+        )
+
+    app = web.Application(middlewares=[error_middleware])
+    app.router.add_get("/photo", photo)
+    app.router.add_get("/crash", _crash)
+    app.on_response_prepare.append(add_security_headers)
+    async with TestClient(TestServer(app)) as test_client:
+        async with test_client.get("/photo") as response:
+            assert response.headers["Cache-Control"] == "private"
+            assert response.headers["X-Content-Type-Options"] == "nosniff"
+        async with test_client.get("/crash") as response:
+            assert response.headers["Cache-Control"] == "no-store"

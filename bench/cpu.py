@@ -1,0 +1,68 @@
+"""CPU time each part of the stack spends per request during a phase (user + system).
+
+On a 2-core machine that all parts share, CPU per request is the figure that says what to
+make cheaper: throughput is roughly 2 cores divided by the sum of these.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import psutil
+
+from bench.stack import COMPONENTS, BenchStack
+
+# name -> {pid: cpu seconds}
+Snapshot = dict[str, dict[int, float]]
+
+
+def _postgres(pg_dir: Path) -> list[psutil.Process]:
+    """The stack's postmaster (pgserver daemonizes it) and its backends."""
+    wanted = str(pg_dir)
+    for process in psutil.process_iter(["cmdline"]):
+        cmdline = process.info.get("cmdline") or []
+        if "-D" in cmdline and wanted in cmdline:
+            try:
+                return [process, *process.children(recursive=True)]
+            except psutil.Error:
+                return [process]
+    return []
+
+
+def stack_processes(stack: BenchStack) -> dict[str, list[psutil.Process]]:
+    """Every process whose CPU counts: the four components, PostgreSQL and this bench."""
+    groups: dict[str, list[psutil.Process]] = {}
+    for name in COMPONENTS:
+        try:
+            groups[name] = [stack.component(name)]
+        except RuntimeError:
+            continue
+    groups["postgres"] = _postgres(stack.layout.pg)
+    groups["loadgen"] = [psutil.Process(os.getpid())]
+    return groups
+
+
+def snapshot(groups: Mapping[str, list[psutil.Process]]) -> Snapshot:
+    taken: Snapshot = {}
+    for name, processes in groups.items():
+        taken[name] = {}
+        for process in processes:
+            try:
+                times = process.cpu_times()
+            except psutil.Error:
+                continue
+            taken[name][process.pid] = times.user + times.system
+    return taken
+
+
+def cpu_ms_per_request(before: Snapshot, after: Snapshot, requests: int) -> dict[str, float]:
+    """``<name>_cpu_ms`` per request, for processes seen in both snapshots."""
+    if requests <= 0:
+        return {}
+    result: dict[str, float] = {}
+    for name, pids in after.items():
+        spent = sum(t - before.get(name, {}).get(pid, t) for pid, t in pids.items())
+        result[f"{name}_cpu_ms"] = round(1000 * spent / requests, 3)
+    return result
