@@ -24,6 +24,8 @@ from trackcc.sharing.v1 import sharing_service_pb2_grpc as pb_grpc
 MAX_TUPLES = 1000
 MAX_CHECKS = 100
 LIST_PAGE = 1000
+# Calls wait (up to the deadline) for sharing to be reachable instead of failing at once:
+# right after a restart sharing may not listen yet, and a roster request should not 503 then.
 CALL_TIMEOUT_SECONDS = 5.0
 
 T = TypeVar("T")
@@ -164,6 +166,7 @@ class Authorizer:
                         page_token=token,
                     ),
                     timeout=CALL_TIMEOUT_SECONDS,
+                    wait_for_ready=True,
                 )
             )
             for item in reply.resources:
@@ -180,6 +183,7 @@ class Authorizer:
                 self.stub.WriteTuples(
                     pb.WriteTuplesRequest(tuples=[t.message() for t in chunk]),
                     timeout=CALL_TIMEOUT_SECONDS,
+                    wait_for_ready=True,
                 )
             )
 
@@ -192,6 +196,7 @@ class Authorizer:
                 self.stub.DeleteTuples(
                     pb.DeleteTuplesRequest(tuples=[t.message() for t in chunk]),
                     timeout=CALL_TIMEOUT_SECONDS,
+                    wait_for_ready=True,
                 )
             )
         for group in _chunks(resources, MAX_TUPLES):
@@ -199,6 +204,7 @@ class Authorizer:
                 self.stub.DeleteTuples(
                     pb.DeleteTuplesRequest(resources=[r.message() for r in group]),
                     timeout=CALL_TIMEOUT_SECONDS,
+                    wait_for_ready=True,
                 )
             )
 
@@ -210,12 +216,18 @@ class Authorizer:
             for ref, perm in asks
         ]
         if len(checks) == 1:
-            return [await self._call(self.stub.Check(checks[0], timeout=CALL_TIMEOUT_SECONDS))]
+            return [
+                await self._call(
+                    self.stub.Check(checks[0], timeout=CALL_TIMEOUT_SECONDS, wait_for_ready=True)
+                )
+            ]
         results: list[pb.CheckResponse] = []
         for chunk in _chunks(checks, MAX_CHECKS):
             reply = await self._call(
                 self.stub.BatchCheck(
-                    pb.BatchCheckRequest(checks=chunk), timeout=CALL_TIMEOUT_SECONDS
+                    pb.BatchCheckRequest(checks=chunk),
+                    timeout=CALL_TIMEOUT_SECONDS,
+                    wait_for_ready=True,
                 )
             )
             results.extend(reply.results)

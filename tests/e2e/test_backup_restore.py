@@ -15,7 +15,6 @@ import shutil
 import stat
 import subprocess
 import sys
-import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -170,18 +169,6 @@ def _without_base_url(snapshot: RosterSnapshot, base_url: str) -> RosterSnapshot
     )
 
 
-def _wait_for_roster_reads(stack: RunningStack, token: str, class_id: str) -> None:
-    # Known issue (roster): on a start over a non-empty database, roster's reconciler calls
-    # sharing before sharing listens, and roster's channel then fails calls fast (503) until
-    # it reconnects, about a second later, although every process reports ready. The drill
-    # checks the data, so it waits that out, bounded; any answer but 503 is checked as is.
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        if stack.request("GET", f"/v1/classes/{class_id}", None, token)[0] != 503:
-            return
-        time.sleep(0.2)
-
-
 def test_a_backup_restores_into_a_fresh_database_with_every_record_and_photo(
     source: Source,
 ) -> None:
@@ -222,8 +209,6 @@ def test_a_backup_restores_into_a_fresh_database_with_every_record_and_photo(
                 status, _, body = stack.request("GET", "/v1/me", token=source.token)
                 assert status == 200, body
                 assert json.loads(body) == source.account
-
-                _wait_for_roster_reads(stack, token, source.class_id)
                 roster = RosterApi(stack)
                 after = roster.snapshot(token, source.class_id, source.student_id)
                 assert _without_base_url(after, stack.base_url) == _without_base_url(

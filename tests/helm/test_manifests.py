@@ -240,6 +240,9 @@ def test_backup_cronjob_dumps_in_custom_format_with_retention(variant: str) -> N
     pod = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]
     (dump,) = pod["initContainers"]
     assert "pg_dump --format=custom" in dump["command"][-1]
+    # trackcc-admin restore needs the grants and the append-only revokes inside the dump.
+    assert "--no-privileges" not in dump["command"][-1]
+    assert "--no-acl" not in dump["command"][-1]
     (after,) = pod["containers"]
     assert 'head -n "-${KEEP}"' in after["command"][-1]
     if variant == "production":
