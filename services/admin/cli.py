@@ -14,21 +14,17 @@ from services.admin.backup import backup_command
 from services.admin.migrating import migrate_command
 from services.admin.provisioning import provision_command
 from services.admin.restore import LOCAL, restore_command
+from services.admin.support import (
+    SupportCommandError,
+    create_support_command,
+    locked_command,
+    unlock_command,
+)
 from services.common.config import ConfigError, Env
 from services.localstack.database import DATABASE_NAME
 from services.localstack.errors import StackError
 
 PROG = "trackcc-admin"
-
-# Exit status of a command that exists in the contract but does nothing yet: distinct from 0
-# so no script mistakes it for success, and the same as a usage error.
-NOT_IMPLEMENTED = 2
-
-_PENDING = {
-    "create-support": "creating support accounts",
-    "locked": "listing locked accounts",
-    "unlock": "unlocking accounts",
-}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -117,12 +113,6 @@ def _read_secret_line() -> str:
 def run(argv: Sequence[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     env = Env.from_os()
-    if args.command in _PENDING:
-        _fail(
-            f"{args.command} is not implemented yet ({_PENDING[args.command]} arrives with "
-            "the auth service's support feature); nothing was changed",
-            NOT_IMPLEMENTED,
-        )
     if args.command == "provision":
         password = _read_secret_line() if args.role_password_stdin else None
         sys.stdout.write(asyncio.run(provision_command(args.admin_url, args.database, password)))
@@ -135,6 +125,13 @@ def run(argv: Sequence[str] | None = None) -> None:
             _fail("--role-password-stdin needs --into-url (the local stack keeps its own)", 2)
         password = _read_secret_line() if args.role_password_stdin else None
         sys.stdout.write(restore_command(env, args.file, args.into_url, args.database, password))
+    elif args.command == "create-support":
+        password = _read_secret_line()
+        sys.stdout.write(asyncio.run(create_support_command(env, args.email, password)))
+    elif args.command == "locked":
+        sys.stdout.write(asyncio.run(locked_command(env)))
+    elif args.command == "unlock":
+        sys.stdout.write(asyncio.run(unlock_command(env, args.email, args.reason)))
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -146,4 +143,6 @@ def main(argv: Sequence[str] | None = None) -> None:
     except ConfigError as error:
         _fail(str(error), 2)
     except StackError as error:
+        _fail(str(error), 1)
+    except SupportCommandError as error:
         _fail(str(error), 1)

@@ -44,7 +44,7 @@ def owner_dsns(env: Env) -> Iterator[dict[str, str]]:
     if len(dsns) == len(SERVICES):
         yield dsns
         return
-    local = _open_local(env)
+    local = open_local_database(env)
     try:
         for service in SERVICES:
             dsns.setdefault(service, local.owner_dsn(service))
@@ -53,7 +53,8 @@ def owner_dsns(env: Env) -> Iterator[dict[str, str]]:
         local.stop()
 
 
-def _open_local(env: Env) -> LocalDatabase:
+def open_local_database(env: Env) -> LocalDatabase:
+    """The local stack's database (started for the command if it is not running)."""
     layout = DataLayout(Path(env.str("TRACKCC_DATA_DIR", "var")).resolve())
     database_url = env.optional_str("DATABASE_URL")
     if database_url is not None:
