@@ -62,7 +62,16 @@ def cpu_ms_per_request(before: Snapshot, after: Snapshot, requests: int) -> dict
     if requests <= 0:
         return {}
     result: dict[str, float] = {}
+    stack_ms = 0.0
     for name, pids in after.items():
         spent = sum(t - before.get(name, {}).get(pid, t) for pid, t in pids.items())
-        result[f"{name}_cpu_ms"] = round(1000 * spent / requests, 3)
+        per_request = 1000 * spent / requests
+        result[f"{name}_cpu_ms"] = round(per_request, 3)
+        if name != "loadgen":
+            stack_ms += per_request
+    result["stack_cpu_ms"] = round(stack_ms, 3)
+    if stack_ms > 0:
+        # What the stack alone could serve if it had every core and waited on nothing: less
+        # sensitive to other people's load on a shared machine than the measured rate.
+        result["cpu_bound_ceiling_per_s"] = round(1000 * (os.cpu_count() or 1) / stack_ms)
     return result

@@ -52,8 +52,10 @@ def test_valid_body_passes() -> None:
     validate({"display_name": None}, UPDATE_SCHEMA)
 
 
-def test_empty_patch_is_rejected() -> None:
-    assert [e.field for e in _errors({}, UPDATE_SCHEMA)] == ["body"]
+def test_empty_profile_patch_is_a_no_op_but_unknown_fields_are_rejected() -> None:
+    # An empty merge patch changes nothing (RFC 7396); auth answers the account unchanged.
+    validate({}, UPDATE_SCHEMA)  # no ProblemError
+    assert [e.field for e in _errors({"role": "support"}, UPDATE_SCHEMA)] == ["role"]
 
 
 def test_non_object_body_is_422() -> None:
