@@ -41,6 +41,9 @@ class GrpcServerSettings:
     tls: TlsFiles
     grace_seconds: float
     readiness_interval_seconds: float
+    # Plaintext port serving grpc.health.v1 alone, for Kubernetes' native gRPC probes (the
+    # kubelet cannot present a client certificate); None keeps health on the mTLS port only.
+    health_listen: tuple[str, int] | None = None
 
     @classmethod
     def from_env(
@@ -57,6 +60,11 @@ class GrpcServerSettings:
             readiness_interval_seconds=env.float(
                 f"{prefix}_READINESS_INTERVAL_SECONDS", 5.0, minimum=0.1
             ),
+            health_listen=(
+                env.address(f"{prefix}_HEALTH_LISTEN")
+                if env.optional_str(f"{prefix}_HEALTH_LISTEN")
+                else None
+            ),
         )
 
 
@@ -68,6 +76,8 @@ class RunningServer:
     port: int
     metrics_port: int
     health: HealthServicer
+    health_port: int | None
+    _health_server: grpc.aio.Server | None
     _metrics_runner: web.AppRunner
     _readiness_task: asyncio.Task[None]
     grace_seconds: float
@@ -79,6 +89,8 @@ class RunningServer:
         with contextlib.suppress(asyncio.CancelledError):
             await self._readiness_task
         await self.server.stop(self.grace_seconds)
+        if self._health_server is not None:
+            await self._health_server.stop(0)
         await self._metrics_runner.cleanup()
 
 
@@ -142,6 +154,7 @@ async def start_grpc_server(
     for name in service_names:
         await health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
     await server.start()
+    health_server, health_port = await _start_health_only_server(settings, health)
     task = asyncio.create_task(
         _watch_readiness(health, service_names, readiness, settings.readiness_interval_seconds)
     )
@@ -151,7 +164,25 @@ async def start_grpc_server(
         port=bound,
         metrics_port=metrics_port,
         health=health,
+        health_port=health_port,
+        _health_server=health_server,
         _metrics_runner=metrics_runner,
         _readiness_task=task,
         grace_seconds=settings.grace_seconds,
     )
+
+
+async def _start_health_only_server(
+    settings: GrpcServerSettings, health: HealthServicer
+) -> tuple[grpc.aio.Server | None, int | None]:
+    """The plaintext health port, sharing the main server's health state, if configured."""
+    if settings.health_listen is None:
+        return None, None
+    server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
+    health_pb2_grpc.add_HealthServicer_to_server(health, server)
+    host, port = settings.health_listen
+    bound = server.add_insecure_port(f"{host}:{port}")
+    if bound == 0:
+        raise OSError(f"cannot listen on {host}:{port}")
+    await server.start()
+    return server, bound

@@ -123,19 +123,22 @@ def test_every_workload_is_restricted_and_bounded(variant: str) -> None:
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
-def test_grpc_services_probe_grpc_health_over_mtls(variant: str) -> None:
+def test_grpc_services_use_native_grpc_probes_on_the_health_only_port(variant: str) -> None:
     objects = manifests(variant)
     for component in GRPC_COMPONENTS:
         deployment = by_name(objects, "Deployment", f"{FULLNAME}-{component}")
         (container,) = deployment["spec"]["template"]["spec"]["containers"]
         prefix = f"TRACKCC_{component.upper()}"
-        probe = ["python", "-m", "services.common.healthprobe", "--prefix", prefix]
         ready_name = f"trackcc.{component}.v1.{component.capitalize()}Service"
-        assert container["livenessProbe"]["exec"]["command"] == probe
-        assert container["startupProbe"]["exec"]["command"] == probe
-        assert container["readinessProbe"]["exec"]["command"] == [*probe, "--service", ready_name]
         env = {e["name"]: e for e in container["env"]}
-        # The probe reads the same variables as the service: they must be set.
+        health_port = int(env[f"{prefix}_HEALTH_LISTEN"]["value"].rpartition(":")[2])
+        assert {"name": "health", "containerPort": health_port, "protocol": "TCP"} in container[
+            "ports"
+        ]
+        assert container["livenessProbe"]["grpc"] == {"port": health_port, "service": ""}
+        assert container["startupProbe"]["grpc"] == {"port": health_port, "service": ""}
+        assert container["readinessProbe"]["grpc"] == {"port": health_port, "service": ready_name}
+        # The data port stays mutual TLS; only health is plaintext.
         for suffix in ("LISTEN", "TLS_CERT", "TLS_KEY", "TLS_CA"):
             assert f"{prefix}_{suffix}" in env
         assert env[f"{prefix}_METRICS_LISTEN"]["value"] == "0.0.0.0:9464"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import socket
 from pathlib import Path
 
 import aiohttp
@@ -99,3 +100,34 @@ async def test_client_without_a_certificate_from_our_ca_is_refused(
             assert error.value.code() == grpc.StatusCode.UNAVAILABLE
         finally:
             await channel.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+async def test_plaintext_health_port_serves_health_and_nothing_else(
+    database: TestDatabase, pki: DevPki, tmp_path: Path
+) -> None:
+    # Kubernetes' native gRPC probes speak plaintext: this port answers them, and only them.
+    health_port = _free_port()
+    env = service_env(
+        ROSTER,
+        database,
+        pki,
+        make_jwt_keys(tmp_path),
+        {"TRACKCC_ROSTER_HEALTH_LISTEN": f"127.0.0.1:{health_port}"},
+    )
+    async with started_service(ROSTER, env):
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{health_port}") as channel:
+            health = health_pb2_grpc.HealthStub(channel)
+            process = await health.Check(health_pb2.HealthCheckRequest(service=""))
+            assert process.status == health_pb2.HealthCheckResponse.SERVING
+            await _wait_serving(health, ROSTER_SERVICE)
+            roster = roster_service_pb2_grpc.RosterServiceStub(channel)
+            with pytest.raises(grpc.aio.AioRpcError) as error:
+                await roster.GetClass(roster_service_pb2.GetClassRequest(class_id="x"))
+            assert error.value.code() == grpc.StatusCode.UNIMPLEMENTED

@@ -128,6 +128,11 @@ spec:
             - name: metrics
               containerPort: {{ $root.Values.metricsPort }}
               protocol: TCP
+            {{- if eq $svc.protocol "grpc" }}
+            - name: health
+              containerPort: {{ $root.Values.healthPort }}
+              protocol: TCP
+            {{- end }}
           env:
             - name: TRACKCC_LOG_LEVEL
               value: {{ $root.Values.logLevel | quote }}
@@ -149,6 +154,10 @@ spec:
               value: /etc/trackcc/tls/ca.crt
             - name: {{ $prefix }}_SHUTDOWN_GRACE_SECONDS
               value: {{ $svc.shutdownGraceSeconds | quote }}
+            {{- if eq $svc.protocol "grpc" }}
+            - name: {{ $prefix }}_HEALTH_LISTEN
+              value: {{ printf "0.0.0.0:%v" $root.Values.healthPort | quote }}
+            {{- end }}
             {{- if eq $svc.protocol "https" }}
             - name: {{ $prefix }}_HTTPS_CERT
               value: /etc/trackcc/https/tls.crt
@@ -200,27 +209,29 @@ spec:
             {{- end }}
           {{- if eq $svc.protocol "grpc" }}
           {{- /*
-          Native gRPC probes (`grpc: {port, service}`) speak plaintext and our services
-          serve grpc.health.v1 on their mTLS port only, so the kubelet would fail the TLS
-          handshake. The exec probe asks the same health service over mTLS on loopback with
-          the pod's own certificate (services/common/healthprobe.py); liveness asks for the
-          process (""), readiness for the service's full name (database reachable).
+          Kubernetes' native gRPC probes on grpc.health.v1. The kubelet speaks plaintext and
+          has no client certificate, so each service also serves the health service (and only
+          it) on a plaintext port; the data port stays mTLS-only. Liveness asks for the
+          process (""), readiness for the service's full name (its database answers).
           */}}
           startupProbe:
-            exec:
-              command: ["python", "-m", "services.common.healthprobe", "--prefix", {{ $prefix | quote }}]
+            grpc:
+              port: {{ $root.Values.healthPort }}
+              service: ""
             periodSeconds: 5
             timeoutSeconds: {{ $root.Values.probes.timeoutSeconds }}
             failureThreshold: {{ $root.Values.probes.startupFailureThreshold }}
           livenessProbe:
-            exec:
-              command: ["python", "-m", "services.common.healthprobe", "--prefix", {{ $prefix | quote }}]
+            grpc:
+              port: {{ $root.Values.healthPort }}
+              service: ""
             periodSeconds: {{ $root.Values.probes.periodSeconds }}
             timeoutSeconds: {{ $root.Values.probes.timeoutSeconds }}
             failureThreshold: {{ $root.Values.probes.livenessFailureThreshold }}
           readinessProbe:
-            exec:
-              command: ["python", "-m", "services.common.healthprobe", "--prefix", {{ $prefix | quote }}, "--service", {{ $svc.healthService | quote }}]
+            grpc:
+              port: {{ $root.Values.healthPort }}
+              service: {{ $svc.healthService | quote }}
             periodSeconds: {{ $root.Values.probes.periodSeconds }}
             timeoutSeconds: {{ $root.Values.probes.timeoutSeconds }}
             failureThreshold: {{ $root.Values.probes.readinessFailureThreshold }}
