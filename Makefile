@@ -8,6 +8,7 @@ GEN := gen
 PROTOS := $(shell find protos -name '*.proto' 2>/dev/null)
 GEN_STAMP := $(GEN)/.stamp
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
 .PHONY: help setup run test lint fmt protos bench clean unit integration e2e
 
@@ -17,7 +18,7 @@ help:
 	@echo "make lint    ruff and mypy (strict)"
 	@echo "make fmt     format the code"
 	@echo "make protos  generate Python code from protos/"
-	@echo "make bench   run the benchmarks under bench/"
+	@echo "make bench   run the benchmarks under bench/ (BENCH_ARGS=\"roster --quick\")"
 	@echo "make clean   remove the virtual environment and generated code (keeps var/)"
 
 $(STAMP): pyproject.toml
@@ -67,7 +68,7 @@ e2e: setup
 	$(PY) -m pytest tests/e2e $(PYTEST_ARGS)
 
 bench: setup
-	$(PY) -m bench
+	$(PY) -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(GEN) .mypy_cache .ruff_cache .pytest_cache

@@ -32,9 +32,10 @@ from services.localstack.postgres import PostgresEndpoint
 from services.localstack.smtp_sink import start_smtp_sink
 from services.roster.service import DEFINITION as ROSTER
 from services.sharing.service import DEFINITION as SHARING
+from tests.support.clocks import WallClock, clocked_auth, clocked_sharing
 from tests.support.gateway import RunningGateway, gateway_env, running_gateway
 from tests.support.postgres import TestDatabase, create_test_database
-from tests.support.services import make_jwt_keys, service_env, started_service
+from tests.support.services import StartedService, make_jwt_keys, service_env, started_service
 
 # Links in mails must start with this, whatever Host the request that caused them named.
 PUBLIC_URL = "https://trackcc.test"
@@ -68,6 +69,8 @@ class AuthStack:
     database: TestDatabase
     # Logged in as auth's runtime role, as ``trackcc-admin`` is (creates support staff).
     auth_pool: asyncpg.Pool
+    # The auth service itself (its metrics port).
+    auth: StartedService
 
     @property
     def http(self) -> aiohttp.ClientSession:
@@ -80,8 +83,16 @@ async def auth_stack(
     pki: DevPki,
     directory: Path,
     gateway_extra: Mapping[str, str] | None = None,
+    *,
+    auth_clock: WallClock | None = None,
+    sharing_clock: WallClock | None = None,
 ) -> AsyncIterator[AuthStack]:
-    """Starts the sink, sharing, roster, auth (which purges through both) and the gateway."""
+    """Starts the sink, sharing, roster, auth (which purges through both) and the gateway.
+
+    With ``auth_clock`` or ``sharing_clock``, that service takes its now from the clock.
+    """
+    auth_definition = clocked_auth(auth_clock) if auth_clock else AUTH
+    sharing_definition = clocked_sharing(sharing_clock) if sharing_clock else SHARING
     mail_dir = directory / "mail"
     mail_dir.mkdir()
     sink = await start_smtp_sink(mail_dir)
@@ -100,7 +111,9 @@ async def auth_stack(
     try:
         async with contextlib.AsyncExitStack() as services:
             sharing = await services.enter_async_context(
-                started_service(SHARING, service_env(SHARING, database, pki, keys, common))
+                started_service(
+                    sharing_definition, service_env(sharing_definition, database, pki, keys, common)
+                )
             )
             roster_extra = {**common, "TRACKCC_ROSTER_SHARING_TARGET": sharing.target}
             roster = await services.enter_async_context(
@@ -112,7 +125,9 @@ async def auth_stack(
                 "TRACKCC_AUTH_SHARING_TARGET": sharing.target,
             }
             auth = await services.enter_async_context(
-                started_service(AUTH, service_env(AUTH, database, pki, keys, auth_extra))
+                started_service(
+                    auth_definition, service_env(auth_definition, database, pki, keys, auth_extra)
+                )
             )
             targets = {"auth": auth.target, "roster": roster.target, "sharing": sharing.target}
             env = gateway_env(
@@ -126,7 +141,7 @@ async def auth_stack(
                 },
             )
             async with running_gateway(env, pki, clock=clock) as gateway:
-                yield AuthStack(gateway, clock, mail_dir, database, pool)
+                yield AuthStack(gateway, clock, mail_dir, database, pool, auth)
     finally:
         await pool.close()
         await sink.stop()

@@ -24,6 +24,7 @@ from services.localstack.postgres import PostgresEndpoint
 from services.localstack.smtp_sink import start_smtp_sink
 from services.roster.service import DEFINITION as ROSTER
 from services.sharing.service import DEFINITION as SHARING
+from tests.support.clocks import WallClock, clocked_sharing
 from tests.support.gateway import RunningGateway, gateway_env, running_gateway
 from tests.support.postgres import create_test_database
 from tests.support.services import (
@@ -61,9 +62,15 @@ def new_email() -> str:
 
 @contextlib.asynccontextmanager
 async def sharing_stack(
-    pg_endpoint: PostgresEndpoint, pki: DevPki, directory: Path
+    pg_endpoint: PostgresEndpoint,
+    pki: DevPki,
+    directory: Path,
+    *,
+    sharing_clock: WallClock | None = None,
 ) -> AsyncIterator[SharingStack]:
-    """Starts the SMTP sink, the three services and the gateway."""
+    """Starts the SMTP sink, the three services and the gateway; with ``sharing_clock``,
+    sharing takes its now from that clock."""
+    sharing_definition = clocked_sharing(sharing_clock) if sharing_clock else SHARING
     mail_dir = directory / "mail"
     mail_dir.mkdir()
     sink = await start_smtp_sink(mail_dir)
@@ -81,7 +88,7 @@ async def sharing_stack(
                 await services.enter_async_context(
                     started_service(definition, service_env(definition, database, pki, keys, mail))
                 )
-                for definition in (AUTH, SHARING)
+                for definition in (AUTH, sharing_definition)
             ]
             # roster asks sharing on every call: sharing first, and roster told where it is.
             roster_env = service_env(
@@ -103,9 +110,15 @@ async def signed_up_user(stack: SharingStack, role: str = "teacher", address: st
     body = {"email": address, "password": PASSWORD, "role": role, "display_name": "Ms. K"}
     async with http.post("/v1/accounts", json=body) as response:
         assert response.status == 201, await response.text()
-    async with http.post("/v1/sessions", json={"email": address, "password": PASSWORD}) as r:
-        assert r.status == 200, await r.text()
-        tokens = await r.json()
+    return await signed_in_user(stack, address)
+
+
+async def signed_in_user(stack: SharingStack, address: str) -> User:
+    """A new session of an existing account (another device of the same person)."""
+    body = {"email": address, "password": PASSWORD}
+    async with stack.gateway.http.post("/v1/sessions", json=body) as response:
+        assert response.status == 200, await response.text()
+        tokens = await response.json()
     return User(
         tokens["account"]["id"], address, {"Authorization": f"Bearer {tokens['access_token']}"}
     )

@@ -1,5 +1,6 @@
 """DELETE /v1/me through the gateway: sign-in stops at once, and within 60 s the account's
-classes, students and sharing tuples are gone (roster and sharing purge it), with a receipt."""
+classes, students and sharing tuples are gone (roster and sharing purge it), with a receipt;
+the people it shared with lose the access and the invitations it sent disappear."""
 
 from __future__ import annotations
 
@@ -16,11 +17,13 @@ from tests.integration.gateway.auth_support import (
     DELETION_SUBJECT,
     PASSWORD,
     RECEIPT_SUBJECT,
+    VERIFY_SUBJECT,
     AuthStack,
     Session,
     assert_no_mail_holds,
     auth_stack,
     new_user,
+    sign_in,
     sign_in_response,
     status_of,
     wait_for_mail,
@@ -132,3 +135,72 @@ async def test_deleting_my_account_stops_sign_in_and_purges_what_it_owns(
     receipt = await wait_for_mail(stack, address, RECEIPT_SUBJECT)
     assert "1 class(es)" in receipt.body and "1 student record(s)" in receipt.body
     assert_no_mail_holds(stack, PASSWORD)
+
+
+async def _verified_user(stack: AuthStack, prefix: str) -> tuple[str, Session]:
+    """A user who confirmed the address (only such a user sees invitations sent to it)."""
+    address, _ = await new_user(stack, prefix)
+    token = (await wait_for_mail(stack, address, VERIFY_SUBJECT)).token("/verify")
+    async with stack.http.post("/v1/accounts/verify", json={"token": token}) as response:
+        assert response.status == 204, await response.text()
+    session = await sign_in(stack, address)  # a token that says the address is verified
+    assert session.account["email_verified"] is True
+    return address, session
+
+
+async def _items(stack: AuthStack, path: str, session: Session) -> list[dict[str, Any]]:
+    async with stack.http.get(path, headers=session.headers) as response:
+        assert response.status == 200, await response.text()
+        items: list[dict[str, Any]] = (await response.json())["items"]
+    return items
+
+
+async def test_deleting_my_account_ends_what_i_shared_and_the_invitations_i_sent(
+    stack: AuthStack,
+) -> None:
+    _, owner = await new_user(stack, "sharer")
+    owner_id = owner.account["id"]
+    class_id = await _create(stack, owner, "/v1/classes", {"name": "8C"})
+    guardian = await _share_class(stack, owner, class_id)
+    invitee_address, invitee = await _verified_user(stack, "invitee")
+    invitation = {"email": invitee_address, "relation": "viewer", "role": "advisor"}
+    invitation_id = await _create(stack, owner, f"/v1/classes/{class_id}/invitations", invitation)
+    token = (await wait_for_mail(stack, invitee_address, "invited you")).token(
+        "/invitations/accept"
+    )
+    shared = await _items(stack, "/v1/shared-with-me", guardian)
+    assert [item["resource_id"] for item in shared] == [class_id]
+    received = await _items(stack, "/v1/invitations?direction=received", invitee)
+    assert [(item["id"], item["status"]) for item in received] == [(invitation_id, "pending")]
+
+    async with stack.http.delete("/v1/me", json={"password": PASSWORD}, headers=owner.headers) as r:
+        assert r.status in (202, 204), await r.text()
+
+    async with asyncio.timeout(PURGE_LIMIT_SECONDS):
+        # The deletion job works in the background and signals nothing a test can await.
+        while True:
+            shared = await _items(stack, "/v1/shared-with-me", guardian)
+            received = await _items(stack, "/v1/invitations?direction=received", invitee)
+            if shared == received == []:
+                break
+            await asyncio.sleep(0.2)
+    # The link in the invitee's mail now names nothing.
+    body = {"token": token}
+    async with stack.http.post(
+        "/v1/invitations/accept", json=body, headers=invitee.headers
+    ) as response:
+        await problem_of(response, 400, "invalid_token")
+    connection = await asyncpg.connect(stack.database.admin_dsn())
+    try:
+        left = await connection.fetchval(
+            """
+            SELECT (SELECT count(*) FROM sharing.invitations WHERE inviter_id = $1::uuid)
+                 + (SELECT count(*) FROM sharing.grants WHERE resource_id = $2::uuid)
+                 + (SELECT count(*) FROM sharing.access_log WHERE resource_id = $2::uuid)
+            """,
+            owner_id,
+            class_id,
+        )
+    finally:
+        await connection.close()
+    assert left == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -18,6 +19,7 @@ from tests.integration.gateway.sharing_support import (
     new_email,
     owned_resource,
     sharing_stack,
+    signed_in_user,
     signed_up_user,
 )
 from tests.integration.gateway.test_ops import problem_of
@@ -218,3 +220,37 @@ async def test_resend_revoke_and_already_shared(stack: SharingStack) -> None:
         await problem_of(response, 404, "not_found")
     received = await _json(stack, "/v1/invitations?direction=received", guest)
     assert received == {"items": [], "next_page_token": ""}  # the address is not verified
+
+
+async def _accept_status(stack: SharingStack, token: str, user: User) -> tuple[int, Any]:
+    async with stack.gateway.http.post(
+        "/v1/invitations/accept", json={"token": token}, headers=user.headers
+    ) as response:
+        return response.status, await response.json(content_type=None)
+
+
+async def test_two_concurrent_accepts_of_one_token_make_exactly_one_grant(
+    stack: SharingStack,
+) -> None:
+    owner = await signed_up_user(stack)
+    invitee = new_email()
+    guest = await signed_up_user(stack, "guardian", invitee)
+    # The same session twice (a double tap), then two sessions of the invitee (two devices).
+    other_device = await signed_in_user(stack, invitee)
+    for mailed, (first, second) in enumerate(((guest, guest), (guest, other_device))):
+        class_id = await owned_resource(stack, owner, pb.RESOURCE_TYPE_CLASS)
+        invitation = await _invite(stack, owner, f"/v1/classes/{class_id}/invitations", invitee)
+        token = await mailed_token(stack, invitee, skip=mailed)
+        answers = await asyncio.gather(
+            _accept_status(stack, token, first), _accept_status(stack, token, second)
+        )
+        assert sorted(status for status, _ in answers) == [200, 410], answers
+        [grant] = [body for status, body in answers if status == 200]
+        [problem] = [body for status, body in answers if status == 410]
+        assert problem["code"] == "invitation_used"
+        assert grant["grantee_id"] == guest.id
+        grants = await _json(stack, f"/v1/classes/{class_id}/grants", owner)
+        assert [item["id"] for item in grants["items"]] == [grant["id"]]
+        sent = await _json(stack, "/v1/invitations?direction=sent", owner)
+        [listed] = [item for item in sent["items"] if item["id"] == invitation["id"]]
+        assert listed["status"] == "accepted"
