@@ -17,6 +17,32 @@ from services.sharing.tuples import ResourceRef
 
 # Repeated views of one resource by one actor within this window make one entry.
 VIEW_COALESCE_WINDOW = timedelta(hours=1)
+_RECENT_VIEWS_LIMIT = 100_000
+
+ViewKey = tuple[uuid.UUID, str, uuid.UUID]
+
+
+class RecentViews:
+    """Views this process knows to be logged within the coalescing window.
+
+    A guardian paging through a class reads the same students again and again; without this,
+    every read would run the coalescing upsert, which takes a row lock that all concurrent
+    reads of that actor queue on. The database stays the arbiter: a view not known here still
+    goes through the guarded upsert, so replicas never log one view twice.
+    """
+
+    def __init__(self, limit: int = _RECENT_VIEWS_LIMIT) -> None:
+        self._logged_at: dict[ViewKey, datetime] = {}
+        self._limit = limit
+
+    def covers(self, key: ViewKey, at: datetime) -> bool:
+        logged_at = self._logged_at.get(key)
+        return logged_at is not None and logged_at <= at < logged_at + VIEW_COALESCE_WINDOW
+
+    def remember(self, key: ViewKey, logged_at: datetime) -> None:
+        if len(self._logged_at) >= self._limit:
+            self._logged_at.clear()  # a forgotten view only costs one more upsert
+        self._logged_at[key] = logged_at
 
 
 class Action(StrEnum):
@@ -79,9 +105,13 @@ async def record_use(
     at: datetime,
     actor_id: uuid.UUID,
     grant_id: uuid.UUID | None,
+    recent_views: RecentViews | None = None,
 ) -> None:
     """Logs a non-owner's allowed read (coalesced per hour) or change (always)."""
     if permission is Permission.READ:
+        key: ViewKey = (actor_id, resource.type, resource.id)
+        if recent_views is not None and recent_views.covers(key, at):
+            return
         # The guarded upsert moves the mark only when the last logged view is an hour old;
         # concurrent checks wait on the row lock and see the moved mark, so one entry wins.
         await connection.execute(
@@ -107,6 +137,16 @@ async def record_use(
             grant_id,
             VIEW_COALESCE_WINDOW,
         )
+        if recent_views is not None:
+            logged_at = await connection.fetchval(
+                "SELECT logged_at FROM view_marks"
+                " WHERE actor_id = $1 AND resource_type = $2 AND resource_id = $3",
+                actor_id,
+                resource.type,
+                resource.id,
+            )
+            if logged_at is not None:
+                recent_views.remember(key, logged_at)
     elif permission in (Permission.WRITE, Permission.DELETE):
         await connection.execute(
             """

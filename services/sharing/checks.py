@@ -24,6 +24,7 @@ async def check(
     resource: ResourceRef,
     permission: Permission,
     now: datetime,
+    recent_views: access_log.RecentViews | None = None,
 ) -> tuple[bool, Access | None]:
     """Whether the permission is allowed; an allowed read or change by a non-owner is logged.
 
@@ -40,5 +41,6 @@ async def check(
             at=now,
             actor_id=user_id,
             grant_id=uuid.UUID(access.grant_id) if access.grant_id else None,
+            recent_views=recent_views,
         )
     return allowed, access

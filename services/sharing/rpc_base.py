@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import asyncpg
@@ -13,6 +13,7 @@ import grpc
 from services.common.errors import NotFound, PermissionDenied, Unauthenticated
 from services.common.tokens import Principal, TokenVerifier, principal_from_context
 from services.sharing import checks, permissions
+from services.sharing.access_log import RecentViews
 from services.sharing.callers import GATEWAY, require_caller
 from services.sharing.db import DbConnection
 from services.sharing.permissions import Access, Permission
@@ -31,6 +32,7 @@ class Deps:
     public_url: str
     # Called after a transaction that enqueued mail has committed (wakes the outbox worker).
     mail_enqueued: Callable[[], None]
+    recent_views: RecentViews = field(default_factory=RecentViews)
 
 
 @dataclass(frozen=True)

@@ -82,7 +82,7 @@ class SharingServicer(InvitationRpcs, GrantRpcs, pb_grpc.SharingServiceServicer)
         user_id, resource, permission = _check_args(request, "")
         async with self._deps.pool.acquire() as connection:
             allowed, access = await checks.check(
-                connection, user_id, resource, permission, self._now()
+                connection, user_id, resource, permission, self._now(), self._deps.recent_views
             )
         return _check_response(allowed, access)
 
@@ -97,7 +97,9 @@ class SharingServicer(InvitationRpcs, GrantRpcs, pb_grpc.SharingServiceServicer)
         results = []
         async with self._deps.pool.acquire() as connection:
             for user_id, resource, permission in args:
-                allowed, access = await checks.check(connection, user_id, resource, permission, now)
+                allowed, access = await checks.check(
+                    connection, user_id, resource, permission, now, self._deps.recent_views
+                )
                 results.append(_check_response(allowed, access))
         return pb.BatchCheckResponse(results=results)
 
