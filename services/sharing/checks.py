@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
 from services.sharing import access_log, permissions, tuples
@@ -44,3 +45,30 @@ async def check(
             recent_views=recent_views,
         )
     return allowed, access
+
+
+async def check_many(
+    connection: DbConnection,
+    user_id: uuid.UUID,
+    asks: Sequence[tuple[ResourceRef, Permission]],
+    now: datetime,
+    recent_views: access_log.RecentViews | None = None,
+) -> list[tuple[bool, Access | None]]:
+    """:func:`check` for several resources of one user, with one lookup statement."""
+    found = await tuples.candidates_many(connection, user_id, [resource for resource, _ in asks])
+    results: list[tuple[bool, Access | None]] = []
+    for (resource, permission), candidates in zip(asks, found, strict=True):
+        access = permissions.effective(candidates, now)
+        allowed = permissions.allows(access.relation if access else None, permission)
+        if allowed and access is not None and not access.is_owner:
+            await access_log.record_use(
+                connection,
+                resource,
+                permission,
+                at=now,
+                actor_id=user_id,
+                grant_id=uuid.UUID(access.grant_id) if access.grant_id else None,
+                recent_views=recent_views,
+            )
+        results.append((allowed, access))
+    return results

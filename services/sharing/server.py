@@ -94,13 +94,22 @@ class SharingServicer(InvitationRpcs, GrantRpcs, pb_grpc.SharingServiceServicer)
             raise convert.invalid("checks", f"at most {MAX_CHECKS} per call")
         args = [_check_args(c, f"checks[{i}].") for i, c in enumerate(request.checks)]
         now = self._now()
-        results = []
+        # One lookup statement per user asked about (a page of students has one).
+        by_user: dict[uuid.UUID, list[int]] = {}
+        for index, (user_id, _, _) in enumerate(args):
+            by_user.setdefault(user_id, []).append(index)
+        results: list[pb.CheckResponse] = [pb.CheckResponse()] * len(args)
         async with self._deps.pool.acquire() as connection:
-            for user_id, resource, permission in args:
-                allowed, access = await checks.check(
-                    connection, user_id, resource, permission, now, self._deps.recent_views
+            for user_id, indexes in by_user.items():
+                answers = await checks.check_many(
+                    connection,
+                    user_id,
+                    [(args[i][1], args[i][2]) for i in indexes],
+                    now,
+                    self._deps.recent_views,
                 )
-                results.append(_check_response(allowed, access))
+                for i, (allowed, access) in zip(indexes, answers, strict=True):
+                    results[i] = _check_response(allowed, access)
         return pb.BatchCheckResponse(results=results)
 
     async def ListResources(  # noqa: N802

@@ -159,3 +159,50 @@ async def test_malformed_tuples_are_invalid_arguments(sharing: Sharing) -> None:
         with pytest.raises(grpc.aio.AioRpcError) as invalid:
             await sharing.roster.WriteTuples(pb.WriteTuplesRequest(tuples=[bad]))
         assert invalid.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+async def test_batch_check_answers_like_one_check_each_across_users_and_classes(
+    sharing: Sharing,
+) -> None:
+    owner, reader, other = (
+        sharing.person("t@school.test"),
+        sharing.person("r@home.test"),
+        sharing.person("o@home.test"),
+    )
+    school_class = await sharing.own(owner, "class")
+    direct, through_class, unrelated = [await sharing.own(owner) for _ in range(3)]
+    await sharing.roster.WriteTuples(
+        pb.WriteTuplesRequest(
+            tuples=[
+                _tuple(direct, pb.RELATION_EDITOR, reader.id),
+                _tuple(through_class, pb.RELATION_ENROLLED_IN, school_class.id),
+                _tuple(school_class, pb.RELATION_VIEWER, reader.id),
+                _tuple(unrelated, pb.RELATION_VIEWER, other.id),
+            ]
+        )
+    )
+    asks = [
+        (reader, resource, permission)
+        for resource in (direct, through_class, unrelated, school_class)
+        for permission in (READ, WRITE, SHARE)
+    ] + [(other, unrelated, READ), (owner, through_class, DELETE)]
+    batch = await sharing.roster.BatchCheck(
+        pb.BatchCheckRequest(
+            checks=[
+                pb.CheckRequest(user_id=who.id, resource=resource, permission=permission)
+                for who, resource, permission in asks
+            ]
+        )
+    )
+    one_by_one = [
+        await sharing.roster.Check(
+            pb.CheckRequest(user_id=who.id, resource=resource, permission=permission)
+        )
+        for who, resource, permission in asks
+    ]
+    assert [(r.allowed, r.relation) for r in batch.results] == [
+        (r.allowed, r.relation) for r in one_by_one
+    ]
+    # And the answers themselves: an editor grant, a class viewer grant reaching the student.
+    assert [r.allowed for r in batch.results[:6]] == [True, True, False, True, False, False]
+    assert batch.results[-1].allowed and batch.results[-2].allowed
