@@ -8,14 +8,13 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from services.auth.accounts import Account
 from services.auth.roles import role_enum
+from services.common.timestamps import to_timestamp
 from trackcc.auth.v1 import auth_service_pb2 as pb
 
 
 def timestamp(value: dt.datetime) -> Timestamp:
     """A protobuf Timestamp of an aware datetime."""
-    message = Timestamp()
-    message.FromDatetime(value)
-    return message
+    return to_timestamp(value)
 
 
 def account_message(account: Account) -> pb.Account:

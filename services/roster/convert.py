@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Collection
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from google.protobuf import timestamp_pb2
 
 from services.common.errors import InvalidArgument
+from services.common.timestamps import to_timestamp
 from services.roster.classes import ClassRow
 from services.roster.students import StudentRow
 from trackcc.roster.v1 import roster_service_pb2 as pb
@@ -92,9 +93,7 @@ def update_paths(paths: Collection[str], allowed: Collection[str]) -> list[str]:
 
 
 def timestamp(value: datetime) -> timestamp_pb2.Timestamp:
-    message = timestamp_pb2.Timestamp()
-    message.FromDatetime(value.astimezone(UTC))
-    return message
+    return to_timestamp(value)
 
 
 def class_message(row: ClassRow, access: int) -> pb.Class:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from google.protobuf import timestamp_pb2
 
 from services.common.errors import InvalidArgument
+from services.common.timestamps import to_timestamp
 from services.sharing.access_log import Action, Entry
 from services.sharing.grants import Grant
 from services.sharing.invitations import Invitation, Status
@@ -96,9 +97,7 @@ def timestamp(value: datetime | None) -> timestamp_pb2.Timestamp | None:
     """A protobuf timestamp, None for None."""
     if value is None:
         return None
-    result = timestamp_pb2.Timestamp()
-    result.FromDatetime(value)
-    return result
+    return to_timestamp(value)
 
 
 def from_timestamp(value: timestamp_pb2.Timestamp) -> datetime:

@@ -7,6 +7,7 @@ from typing import Any
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from services.common.timestamps import rfc3339
 from services.gateway.errors import ProblemError
 from services.gateway.validation import Schema
 from trackcc.auth.v1 import auth_service_pb2
@@ -32,7 +33,7 @@ def timestamp(value: Timestamp, present: bool = True) -> str | None:
     """RFC 3339 UTC (``...Z``), or None when the field is unset."""
     if not present:
         return None
-    return value.ToJsonString()
+    return rfc3339(value)
 
 
 def path_uuid(value: str) -> str:

@@ -79,3 +79,37 @@ def test_bearer_parsing() -> None:
     assert bearer_token("Basic abc") is None
     assert bearer_token("Bearer ") is None
     assert bearer_token(None) is None
+
+
+def test_a_verified_token_is_remembered_until_it_expires_and_forgotten_on_rotation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    import jwt as pyjwt
+
+    key = generate_signing_key(tmp_path)
+    token = TokenSigner([key], key.kid, "trackcc", "trackcc-api", 900).issue(ALICE)
+    now = [time.time()]
+    verifier = TokenVerifier(jwks_document([key]), "trackcc", "trackcc-api", clock=lambda: now[0])
+    decodes = 0
+    real_decode = pyjwt.decode
+
+    def counting_decode(*args: object, **kwargs: object) -> object:
+        nonlocal decodes
+        decodes += 1
+        return real_decode(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pyjwt, "decode", counting_decode)
+    assert verifier.verify(token) == ALICE
+    assert verifier.verify(token) == ALICE
+    assert decodes == 1
+    # Past the token's own expiry the memo no longer answers: the signature path decides.
+    now[0] += 901
+    verifier.verify(token)
+    assert decodes == 2
+    # A rotation that retires the key refuses the token at once, memo or not.
+    other = generate_signing_key(tmp_path / "other")
+    verifier.replace_keys(jwks_document([other]))
+    with pytest.raises(InvalidAccessToken):
+        verifier.verify(token)
