@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from dataclasses import dataclass
-from email.utils import parseaddr
 from pathlib import Path
 
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -25,7 +24,6 @@ SESSION_IDLE_DAYS = "TRACKCC_AUTH_SESSION_IDLE_DAYS"
 SESSION_MAX_DAYS = "TRACKCC_AUTH_SESSION_MAX_DAYS"
 EMAIL_HMAC_KEY = "TRACKCC_AUTH_EMAIL_HMAC_KEY"
 PUBLIC_URL = "TRACKCC_PUBLIC_URL"
-MAIL_FROM = "TRACKCC_MAIL_FROM"
 
 # API.md: access tokens live at most 15 minutes, so a revoked session's token dies soon.
 MAX_ACCESS_TOKEN_TTL_SECONDS = 900
@@ -82,11 +80,7 @@ class AuthSettings:
             session_max=dt.timedelta(days=env.int(SESSION_MAX_DAYS, 90, minimum=1, maximum=365)),
             email_hmac_key=_email_hmac_key(env, keys),
             public_url=env.url(PUBLIC_URL, ("https", "http"), "https://localhost:8443").rstrip("/"),
-            smtp=SmtpSettings(
-                host=env.str("TRACKCC_SMTP_HOST", "127.0.0.1"),
-                port=env.int("TRACKCC_SMTP_PORT", 25, minimum=1, maximum=65535),
-                mail_from=_mail_from(env),
-            ),
+            smtp=SmtpSettings.from_env(env),
             outbox_enabled=env.bool("TRACKCC_AUTH_OUTBOX_ENABLED", True),
             outbox_poll_seconds=env.float("TRACKCC_AUTH_OUTBOX_POLL_SECONDS", 2.0, minimum=0.05),
             roster_target=env.str("TRACKCC_AUTH_ROSTER_TARGET", "localhost:50052"),
@@ -96,13 +90,6 @@ class AuthSettings:
                 "TRACKCC_AUTH_DELETION_POLL_SECONDS", 5.0, minimum=0.05
             ),
         )
-
-
-def _mail_from(env: Env) -> str:
-    mail_from = env.str(MAIL_FROM, "TrackCC <no-reply@localhost>")
-    if "@" not in parseaddr(mail_from)[1]:
-        raise ConfigError(MAIL_FROM, f"must be an email address, got {mail_from!r}")
-    return mail_from
 
 
 def _email_hmac_key(env: Env, keys: list[SigningKey]) -> bytes:

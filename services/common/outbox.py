@@ -27,22 +27,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
-from email.utils import make_msgid
-from typing import TypeAlias
+from email.utils import make_msgid, parseaddr
 
 import aiosmtplib
 import asyncpg
-from asyncpg.pool import PoolConnectionProxy
 from prometheus_client import CollectorRegistry, Gauge
+
+from services.common.config import ConfigError, Env
+from services.common.db import DbConnection
 
 logger = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
-DbConnection: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
 
 
 def utc_now() -> datetime:
@@ -73,12 +74,40 @@ async def enqueue(
 
 @dataclass(frozen=True)
 class SmtpSettings:
-    """Where mail goes and whom it comes from."""
+    """Where mail goes, whom it comes from, and how we log in to our own mail server."""
 
     host: str
     port: int
     mail_from: str
     timeout_seconds: float = 10.0
+    username: str | None = field(default=None, repr=False)
+    password: str | None = field(default=None, repr=False)
+    # Credentials never cross the network in the clear: with a login, STARTTLS is required.
+    start_tls: bool = False
+
+    @classmethod
+    def from_env(cls, env: Env) -> SmtpSettings:
+        """``TRACKCC_SMTP_HOST``/``_PORT``/``_USERNAME``/``_PASSWORD``/``_STARTTLS`` and
+        ``TRACKCC_MAIL_FROM``; a bad value raises ConfigError naming it."""
+        mail_from = env.str("TRACKCC_MAIL_FROM", "TrackCC <no-reply@localhost>")
+        if "@" not in parseaddr(mail_from)[1]:
+            raise ConfigError("TRACKCC_MAIL_FROM", f"must be an email address, got {mail_from!r}")
+        username = env.optional_str("TRACKCC_SMTP_USERNAME")
+        password = env.optional_str("TRACKCC_SMTP_PASSWORD")
+        if (username is None) != (password is None):
+            missing = "TRACKCC_SMTP_PASSWORD" if password is None else "TRACKCC_SMTP_USERNAME"
+            raise ConfigError(missing, "is required when the other SMTP credential is set")
+        start_tls = env.bool("TRACKCC_SMTP_STARTTLS", username is not None)
+        if username is not None and not start_tls:
+            raise ConfigError("TRACKCC_SMTP_STARTTLS", "must be true when SMTP credentials are set")
+        return cls(
+            host=env.str("TRACKCC_SMTP_HOST", "127.0.0.1"),
+            port=env.int("TRACKCC_SMTP_PORT", 25, minimum=1, maximum=65535),
+            mail_from=mail_from,
+            username=username,
+            password=password,
+            start_tls=start_tls,
+        )
 
 
 @dataclass(frozen=True)
@@ -122,9 +151,12 @@ class OutboxWorker:
         retry: RetryPolicy | None = None,
         batch_size: int = 20,
         poll_seconds: float = 2.0,
+        smtp_tls_context: ssl.SSLContext | None = None,
     ) -> None:
         self._pool = pool
         self.smtp = smtp
+        # None: the system's trust store verifies the mail server's certificate.
+        self.smtp_tls_context = smtp_tls_context
         self._table = table
         self._clock = clock
         self._retry = retry or RetryPolicy()
@@ -243,6 +275,10 @@ class OutboxWorker:
                 hostname=self.smtp.host,
                 port=self.smtp.port,
                 timeout=self.smtp.timeout_seconds,
+                username=self.smtp.username,
+                password=self.smtp.password,
+                start_tls=self.smtp.start_tls,
+                tls_context=self.smtp_tls_context,
             )
         except aiosmtplib.SMTPResponseException as error:
             # The SMTP code says enough; the server's text may quote the recipient.

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from email.utils import parseaddr
 from pathlib import Path
 
-from services.common.config import ConfigError, Env
+from services.common.config import Env
 from services.common.outbox import SmtpSettings
 
 
@@ -25,17 +24,10 @@ class SharingSettings:
     def from_env(cls, env: Env) -> SharingSettings:
         """Reads the TRACKCC_* variables; a bad value raises ConfigError naming it."""
         public_url = env.url("TRACKCC_PUBLIC_URL", ("https", "http"), "https://localhost:8443")
-        mail_from = env.str("TRACKCC_MAIL_FROM", "TrackCC <no-reply@localhost>")
-        if "@" not in parseaddr(mail_from)[1]:
-            raise ConfigError("TRACKCC_MAIL_FROM", f"must be an email address, got {mail_from!r}")
         return cls(
             # Links are built from this alone, never from a request's Host header.
             public_url=public_url.rstrip("/"),
-            smtp=SmtpSettings(
-                host=env.str("TRACKCC_SMTP_HOST", "127.0.0.1"),
-                port=env.int("TRACKCC_SMTP_PORT", 25, minimum=1, maximum=65535),
-                mail_from=mail_from,
-            ),
+            smtp=SmtpSettings.from_env(env),
             jwks_file=env.file("TRACKCC_JWT_JWKS_FILE"),
             jwt_issuer=env.str("TRACKCC_JWT_ISSUER", "trackcc"),
             jwt_audience=env.str("TRACKCC_JWT_AUDIENCE", "trackcc-api"),
