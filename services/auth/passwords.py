@@ -9,8 +9,11 @@ enough while staying at the floor API.md promises.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 import secrets
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -41,6 +44,23 @@ OWASP_MINIMUM = HashParams()
 
 def _no_observer(operation: HashOperation, seconds: float) -> None:
     return None
+
+
+# How much lower than the event loops the hash threads run (Linux nice steps).
+HASH_THREAD_NICENESS = 10
+
+
+def _yield_to_requests() -> None:
+    """Lowers this hash thread's scheduling priority.
+
+    A sign-in storm keeps every hash thread busy; at normal priority they take the cores from
+    the event loops of this and the other processes, and every ordinary read waits behind
+    them. At a lower priority the hashes still use all the CPU nobody else needs, so the
+    sign-in rate stays, while reads keep their latency. (Linux schedules threads as tasks, so
+    the native thread id is a valid target; elsewhere this is a no-op.)
+    """
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASH_THREAD_NICENESS)
 
 
 class PasswordHashing:
@@ -76,7 +96,9 @@ class PasswordHashing:
             type=Type.ID,
         )
         self._observe = observe
-        self._executor = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="argon2")
+        self._executor = ThreadPoolExecutor(
+            max_workers=concurrency, thread_name_prefix="argon2", initializer=_yield_to_requests
+        )
         self._slots = asyncio.Semaphore(concurrency)
         # Verified against when the email is unknown, so that answer costs exactly what a
         # wrong password costs and timing does not tell which accounts exist. It is made

@@ -111,3 +111,20 @@ async def test_no_more_hashes_run_at_once_than_the_cap(monkeypatch: pytest.Monke
     assert peak == 2
     # The event loop kept running while the threads hashed.
     assert ticks >= 5
+
+
+def test_hash_threads_run_below_the_event_loops_priority() -> None:
+    import os
+
+    from services.auth.passwords import HASH_THREAD_NICENESS
+
+    hashing = PasswordHashing(1)
+    try:
+        base = os.getpriority(os.PRIO_PROCESS, 0)
+        thread_nice = hashing._executor.submit(  # noqa: SLF001 - the pool's own threads
+            lambda: os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        ).result()
+    finally:
+        hashing.close()
+    assert thread_nice == min(19, base + HASH_THREAD_NICENESS)
+    assert os.getpriority(os.PRIO_PROCESS, 0) == base  # the event loop's thread is untouched
