@@ -10,12 +10,13 @@ GEN_STAMP := $(GEN)/.stamp
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: help setup run test lint fmt protos bench clean unit integration e2e
+.PHONY: help setup run test lint fmt protos bench clean unit integration e2e browser
 
 help:
 	@echo "make run     start the whole local stack (https://localhost:8443)"
 	@echo "make test    set up and run lint plus the whole test suite"
 	@echo "make lint    ruff and mypy (strict)"
+	@echo "make browser install Debian's chromium for the browser tests (needs root and apt-get)"
 	@echo "make fmt     format the code"
 	@echo "make protos  generate Python code from protos/"
 	@echo "make bench   run the benchmarks under bench/ (BENCH_ARGS=\"roster --quick\")"
@@ -55,7 +56,16 @@ fmt: setup
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-test: lint
+# The web client's e2e test drives Debian's Chromium (never a browser Playwright downloads).
+# A missing browser fails here, in one line, rather than as a skipped test.
+CHROMIUM := /usr/bin/chromium
+
+browser:
+	@test -x $(CHROMIUM) || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } || true
+	@test -x $(CHROMIUM) || { echo "$(CHROMIUM) is missing: install Debian's chromium package (as root: apt-get install chromium)" >&2; exit 1; }
+
+test: lint browser
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 unit: setup
@@ -64,7 +74,7 @@ unit: setup
 integration: setup
 	$(PY) -m pytest tests/integration $(PYTEST_ARGS)
 
-e2e: setup
+e2e: setup browser
 	$(PY) -m pytest tests/e2e $(PYTEST_ARGS)
 
 bench: setup

@@ -31,6 +31,7 @@ from services.gateway.rate_limit import SlidingWindowLimiter
 from services.gateway.routes import all_routes
 from services.gateway.routes.spec import register
 from services.gateway.session_states import SessionStates
+from services.gateway.web import register_web
 from trackcc.auth.v1 import auth_service_pb2
 
 
@@ -67,6 +68,8 @@ def create_app(
     app[SESSIONS] = SessionStates(active_sessions, settings.session_cache_seconds, clock=clock)
     routes = all_routes()
     register(app, routes)
+    # The web client's pages are not API: routed, but not in the OpenAPI document.
+    register_web(app)
     app[OPENAPI] = build_document(routes, settings.public_url)
     app.on_response_prepare.append(add_security_headers)
 

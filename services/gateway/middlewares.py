@@ -40,6 +40,8 @@ SECURITY_HEADERS = {
     # No product or version: nothing for a scanner to match against.
     "Server": "trackcc",
 }
+# The security headers a handler may set itself (see add_security_headers).
+HANDLER_HEADERS = ("Cache-Control", "Content-Security-Policy")
 # TRACE echoes requests (cross-site tracing); it is refused on every path.
 REFUSED_METHODS = frozenset({"TRACE", "TRACK", "CONNECT"})
 # Methods outside this set share one label value, so a client cannot grow the metric.
@@ -70,14 +72,14 @@ async def request_id_middleware(request: web.Request, handler: Handler) -> web.S
 async def add_security_headers(request: web.Request, response: web.StreamResponse) -> None:
     """``on_response_prepare``: the headers every response carries.
 
-    ``Cache-Control`` is the one a handler may set itself: photos are ``private`` so that a
+    A handler may set two of them itself. ``Cache-Control``: photos are ``private`` so that a
     client can keep them and revalidate with ``If-None-Match``; everything else is
-    ``no-store``.
+    ``no-store``. ``Content-Security-Policy``: the web client's pages must run their own
+    same-origin script, which the API's ``default-src 'none'`` forbids.
     """
-    cache_control = response.headers.get("Cache-Control")
+    kept = {name: response.headers[name] for name in HANDLER_HEADERS if name in response.headers}
     response.headers.update(SECURITY_HEADERS)
-    if cache_control is not None:
-        response.headers["Cache-Control"] = cache_control
+    response.headers.update(kept)
     response.headers[REQUEST_ID_HEADER] = request.get(REQUEST_ID) or accept_request_id(None)
 
 

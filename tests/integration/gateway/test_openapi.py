@@ -1,9 +1,16 @@
-"""The OpenAPI document and the registered routes describe exactly the same API."""
+"""The OpenAPI document and the registered routes describe exactly the same API.
+
+The rule: every registered route is either an operation of the OpenAPI document or one of the
+web client's pages and assets (``services.gateway.web.WEB_PATHS``, GET only), never both. The
+web client is not API: its pages are HTML for people who follow a mail link, so they are
+excluded here by that explicit list rather than documented.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from services.gateway.web import WEB_PATHS
 from tests.support.gateway import RunningGateway
 
 # HEAD is answered for every GET route (RFC 9110) and is not a separate operation.
@@ -17,7 +24,7 @@ async def _document(gateway: RunningGateway) -> dict[str, Any]:
     return document
 
 
-def _registered(gateway: RunningGateway) -> set[tuple[str, str]]:
+def _all_registered(gateway: RunningGateway) -> set[tuple[str, str]]:
     routes: set[tuple[str, str]] = set()
     for route in gateway.app.router.routes():
         resource = route.resource
@@ -25,6 +32,11 @@ def _registered(gateway: RunningGateway) -> set[tuple[str, str]]:
         if route.method not in IMPLIED_METHODS:
             routes.add((route.method, resource.canonical))
     return routes
+
+
+def _registered(gateway: RunningGateway) -> set[tuple[str, str]]:
+    """The API's routes: everything registered but the web client."""
+    return {(method, path) for method, path in _all_registered(gateway) if path not in WEB_PATHS}
 
 
 async def test_every_route_is_documented_and_every_operation_is_routed(
@@ -39,6 +51,15 @@ async def test_every_route_is_documented_and_every_operation_is_routed(
     registered = _registered(gateway)
     assert registered - documented == set(), "routes missing from the OpenAPI document"
     assert documented - registered == set(), "documented operations without a route"
+
+
+async def test_web_client_routes_are_get_only_and_never_documented(
+    gateway: RunningGateway,
+) -> None:
+    web_routes = {(m, p) for m, p in _all_registered(gateway) if p in WEB_PATHS}
+    assert web_routes == {("GET", path) for path in WEB_PATHS}
+    documented = set((await _document(gateway))["paths"])
+    assert documented & WEB_PATHS == set(), "web client pages are not API operations"
 
 
 async def test_document_is_openapi_3_1_with_unique_operation_ids(gateway: RunningGateway) -> None:

@@ -52,10 +52,15 @@ async def test_unhandled_exception_is_500_problem_without_details(
     assert '"code": "internal"' in text
 
 
-async def test_a_handler_may_set_cache_control_and_nothing_else_of_the_security_headers() -> None:
+async def test_a_handler_may_set_only_cache_control_and_csp_of_the_security_headers() -> None:
     async def photo(request: web.Request) -> web.Response:
         return web.Response(
-            body=b"img", headers={"Cache-Control": "private", "X-Content-Type-Options": "sniff"}
+            body=b"img",
+            headers={
+                "Cache-Control": "private",
+                "Content-Security-Policy": "script-src 'self'",
+                "X-Content-Type-Options": "sniff",
+            },
         )
 
     app = web.Application(middlewares=[error_middleware])
@@ -65,6 +70,11 @@ async def test_a_handler_may_set_cache_control_and_nothing_else_of_the_security_
     async with TestClient(TestServer(app)) as test_client:
         async with test_client.get("/photo") as response:
             assert response.headers["Cache-Control"] == "private"
+            assert response.headers["Content-Security-Policy"] == "script-src 'self'"
             assert response.headers["X-Content-Type-Options"] == "nosniff"
         async with test_client.get("/crash") as response:
             assert response.headers["Cache-Control"] == "no-store"
+            assert (
+                response.headers["Content-Security-Policy"]
+                == SECURITY_HEADERS["Content-Security-Policy"]
+            )
