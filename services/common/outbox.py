@@ -189,6 +189,9 @@ class OutboxWorker:
 
     async def _loop(self) -> None:
         while True:
+            # Cleared before the pass, never after the wait: a wake() that lands between the
+            # wait ending and a clear would be lost, and its mail would wait a whole poll.
+            self._wake.clear()
             try:
                 await self.run_once()
             except Exception:  # noqa: BLE001 - a failed pass is retried; the loop must live on
@@ -196,7 +199,6 @@ class OutboxWorker:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self._poll_seconds):
                     await self._wake.wait()
-            self._wake.clear()
 
     async def run_once(self) -> int:
         """Sends every mail due now; returns how many were sent."""
