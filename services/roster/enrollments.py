@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from services.roster.db import DbConnection
+from services.common.db import DbConnection
 
 
 async def enroll(connection: DbConnection, class_id: uuid.UUID, student_id: uuid.UUID) -> bool:

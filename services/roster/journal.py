@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from services.roster.db import DbConnection
+from services.common.db import DbConnection
 
 
 class EntryKind(StrEnum):

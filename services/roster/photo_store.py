@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from services.roster.db import DbConnection
+from services.common.db import DbConnection
 from services.roster.photos import ProcessedPhoto
 
 

@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 
 import asyncpg
 
+from services.common.db import DbConnection
 from services.roster import enrollments, journal
 from services.roster.authorization import (
     Authorizer,
@@ -29,7 +30,6 @@ from services.roster.authorization import (
     enrollment_link,
     owner_tuple,
 )
-from services.roster.db import DbConnection
 from services.roster.journal import Entry, EntryKind
 
 logger = logging.getLogger(__name__)

@@ -11,13 +11,13 @@ from datetime import UTC, date, datetime
 import asyncpg
 import grpc
 
+from services.common.db import DbConnection
 from services.common.errors import PermissionDenied, Unauthenticated
 from services.common.tls import peer_common_name
 from services.common.tokens import TokenVerifier, principal_from_context
 from services.roster import journal
 from services.roster.authorization import Authorizer, Kind, Permission, Ref, Tuple
 from services.roster.config import PhotoLimits
-from services.roster.db import DbConnection
 from services.roster.metrics import RosterMetrics
 
 GATEWAY = "gateway"

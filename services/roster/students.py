@@ -9,7 +9,7 @@ from datetime import date, datetime
 
 import asyncpg
 
-from services.roster.db import DbConnection
+from services.common.db import DbConnection
 from services.roster.pagination import Cursor
 
 _COLUMNS = """

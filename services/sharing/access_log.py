@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from services.sharing.db import DbConnection
+from services.common.db import DbConnection
 from services.sharing.permissions import Permission
 from services.sharing.tuples import ResourceRef
 

@@ -6,8 +6,8 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
+from services.common.db import DbConnection
 from services.sharing import access_log, permissions, tuples
-from services.sharing.db import DbConnection
 from services.sharing.permissions import Access, Permission
 from services.sharing.tuples import ResourceRef
 

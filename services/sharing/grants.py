@@ -12,9 +12,9 @@ from datetime import datetime
 
 import asyncpg
 
+from services.common.db import DbConnection
 from services.sharing import access_log, tuples
 from services.sharing.access_log import Action
-from services.sharing.db import DbConnection
 from services.sharing.tuples import ResourceRef
 
 _COLUMNS = (

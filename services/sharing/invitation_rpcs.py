@@ -9,6 +9,7 @@ import grpc
 from google.protobuf import empty_pb2
 
 from services.common import idempotency, outbox
+from services.common.db import DbConnection
 from services.common.errors import AlreadyExists, ServiceError
 from services.sharing import (
     access_log,
@@ -19,7 +20,6 @@ from services.sharing import (
     pagination,
 )
 from services.sharing.access_log import Action
-from services.sharing.db import DbConnection
 from services.sharing.grants import Grant
 from services.sharing.invitations import Invitation, Status
 from services.sharing.rpc_base import RpcBase, User, not_found, require_share

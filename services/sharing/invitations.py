@@ -18,9 +18,9 @@ from enum import StrEnum
 import asyncpg
 
 from services.common import errors
+from services.common.db import DbConnection
 from services.sharing import access_log
 from services.sharing.access_log import Action
-from services.sharing.db import DbConnection
 from services.sharing.tuples import ResourceRef
 
 TOKEN_BYTES = 32

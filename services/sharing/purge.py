@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import uuid
 
+from services.common.db import DbConnection
 from services.sharing import access_log, grants, tuples
-from services.sharing.db import DbConnection
 from services.sharing.tuples import ResourceRef
 
 

@@ -10,12 +10,12 @@ from datetime import datetime
 import asyncpg
 import grpc
 
+from services.common.db import DbConnection
 from services.common.errors import NotFound, PermissionDenied, Unauthenticated
 from services.common.tokens import Principal, TokenVerifier, principal_from_context
 from services.sharing import checks, permissions
 from services.sharing.access_log import RecentViews
 from services.sharing.callers import GATEWAY, require_caller
-from services.sharing.db import DbConnection
 from services.sharing.permissions import Access, Permission
 from services.sharing.tuples import ResourceRef
 

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from services.common.db import DbConnection
 from services.sharing import permissions
-from services.sharing.db import DbConnection
 from services.sharing.permissions import Candidate, Permission, Relation
 
 _USER_RELATIONS = [r.value for r in Relation]
