@@ -21,6 +21,7 @@ from services.auth import deletion_jobs
 from services.auth.deletion_jobs import Job
 from services.auth.purge_clients import PurgeClients, error_name
 from services.common.outbox import Clock, RetryPolicy
+from services.common.wakeups import wait_for_wake
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ class DeletionWorker:
         self._poll_seconds = poll_seconds
         self._on_mail = on_mail
         self._wake = asyncio.Event()
+        self._stopping = False
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -61,6 +63,10 @@ class DeletionWorker:
 
     async def aclose(self) -> None:
         if self._task is not None:
+            # The flag and the wake-up stop the loop even if a library swallows the cancel
+            # (seen: a shutdown hung on a worker whose cancel was lost mid-pass).
+            self._stopping = True
+            self._wake.set()
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
@@ -68,15 +74,14 @@ class DeletionWorker:
         await self._purge.aclose()
 
     async def _loop(self) -> None:
-        while True:
+        while not self._stopping:
+            # Cleared before the pass: a wake-up during the pass then ends the next wait at once.
+            self._wake.clear()
             try:
                 await self.run_once()
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
                 logger.exception("deletion pass failed")
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self._poll_seconds):
-                    await self._wake.wait()
-            self._wake.clear()
+            await wait_for_wake(self._wake, self._poll_seconds)
 
     async def run_once(self) -> int:
         """Advances every due job; returns how many finished."""

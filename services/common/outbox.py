@@ -40,6 +40,7 @@ from prometheus_client import CollectorRegistry, Gauge
 
 from services.common.config import ConfigError, Env
 from services.common.db import DbConnection
+from services.common.wakeups import wait_for_wake
 
 logger = logging.getLogger(__name__)
 
@@ -163,6 +164,7 @@ class OutboxWorker:
         self._batch_size = batch_size
         self._poll_seconds = poll_seconds
         self._wake = asyncio.Event()
+        self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self.pending = Gauge(
             "trackcc_mail_outbox_pending",
@@ -182,13 +184,17 @@ class OutboxWorker:
     async def aclose(self) -> None:
         """Stops the background loop; unsent mail stays in the table for the next start."""
         if self._task is not None:
+            # The flag and the wake-up stop the loop even if a library swallows the cancel
+            # (seen: a shutdown hung on a worker whose cancel was lost mid-pass).
+            self._stopping = True
+            self._wake.set()
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
 
     async def _loop(self) -> None:
-        while True:
+        while not self._stopping:
             # Cleared before the pass, never after the wait: a wake() that lands between the
             # wait ending and a clear would be lost, and its mail would wait a whole poll.
             self._wake.clear()
@@ -196,9 +202,7 @@ class OutboxWorker:
                 await self.run_once()
             except Exception:  # noqa: BLE001 - a failed pass is retried; the loop must live on
                 logger.exception("outbox pass failed")
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self._poll_seconds):
-                    await self._wake.wait()
+            await wait_for_wake(self._wake, self._poll_seconds)
 
     async def run_once(self) -> int:
         """Sends every mail due now; returns how many were sent."""

@@ -8,6 +8,7 @@ migrates and exits (the Helm migration Job).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -109,7 +110,21 @@ async def running_service(
         finally:
             await parts.aclose()
     finally:
-        await pool.close()
+        await _close_pool(pool)
+
+
+# A graceful pool close waits for every borrowed connection; one stuck in a cancelled
+# background task must not keep the process from stopping.
+POOL_CLOSE_SECONDS = 5.0
+
+
+async def _close_pool(pool: asyncpg.Pool) -> None:
+    try:
+        async with asyncio.timeout(POOL_CLOSE_SECONDS):
+            await pool.close()
+    except TimeoutError:
+        logger.warning("database pool did not close in time; terminating its connections")
+        pool.terminate()
 
 
 async def _serve(definition: ServiceDefinition) -> None:
