@@ -32,13 +32,19 @@ def _postgres(pg_dir: Path) -> list[psutil.Process]:
 
 
 def stack_processes(stack: BenchStack) -> dict[str, list[psutil.Process]]:
-    """Every process whose CPU counts: the four components, PostgreSQL and this bench."""
+    """Every process whose CPU counts: the four components (with their worker processes),
+    PostgreSQL and this bench."""
     groups: dict[str, list[psutil.Process]] = {}
     for name in COMPONENTS:
         try:
-            groups[name] = [stack.component(name)]
+            component = stack.component(name)
         except RuntimeError:
             continue
+        # auth's password hash workers are its child processes: their CPU is auth's.
+        try:
+            groups[name] = [component, *component.children(recursive=True)]
+        except psutil.Error:
+            groups[name] = [component]
     groups["postgres"] = _postgres(stack.layout.pg)
     groups["loadgen"] = [psutil.Process(os.getpid())]
     return groups

@@ -1,76 +1,55 @@
-"""argon2id password hashing, off the event loop and globally capped.
+"""argon2id password hashing, in worker processes below the event loops' priority, capped.
 
 Parameters are OWASP's minimum for argon2id (19 MiB, 2 passes, 1 lane). ARCHITECTURE.md
 measured 15 ms per verify with them on our 2-core machine (about 118 verifies/s on two
 threads), against 88 ms for argon2-cffi's default profile: the minimum keeps sign-in fast
-enough while staying at the floor API.md promises.
+enough while staying at the floor API.md promises. bench/README.md has this machine's figures.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
+import multiprocessing
 import os
 import secrets
-import threading
-import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import TypeVar
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
 
-from argon2 import PasswordHasher, Type
-from argon2.exceptions import InvalidHashError, VerificationError
+from argon2.exceptions import InvalidHashError
 
+from services.auth import hash_worker
+from services.auth.hash_worker import Done, HashParams, hasher
 from services.auth.metrics import HashOperation
+
+__all__ = ["HASH_WORKER_NICENESS", "OWASP_MINIMUM", "HashParams", "PasswordHashing"]
 
 logger = logging.getLogger(__name__)
 
-T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class HashParams:
-    """argon2id cost parameters."""
-
-    memory_cost_kib: int = 19456
-    time_cost: int = 2
-    parallelism: int = 1
-
-
 OWASP_MINIMUM = HashParams()
+
+# How much lower than the event loops the hash workers run (Linux nice steps).
+HASH_WORKER_NICENESS = 10
+# Hashes handed to the pool beyond one per worker: a worker that finishes starts the next
+# at once instead of idling until this event loop gets round to submitting it. Small, since
+# a hash already handed over still runs if its caller gives up.
+QUEUED_PER_WORKER = 1
 
 
 def _no_observer(operation: HashOperation, seconds: float) -> None:
     return None
 
 
-# How much lower than the event loops the hash threads run (Linux nice steps).
-HASH_THREAD_NICENESS = 10
-
-
-def _yield_to_requests() -> None:
-    """Lowers this hash thread's scheduling priority.
-
-    A sign-in storm keeps every hash thread busy; at normal priority they take the cores from
-    the event loops of this and the other processes, and every ordinary read waits behind
-    them. At a lower priority the hashes still use all the CPU nobody else needs, so the
-    sign-in rate stays, while reads keep their latency. (Linux schedules threads as tasks, so
-    the native thread id is a valid target; elsewhere this is a no-op.)
-    """
-    with contextlib.suppress(AttributeError, OSError):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASH_THREAD_NICENESS)
-
-
 class PasswordHashing:
-    """Hashes and verifies passwords in a small thread pool of its own.
+    """Hashes and verifies passwords in a small pool of worker processes of its own.
 
-    argon2-cffi releases the GIL, so threads hash in parallel while the event loop keeps
-    serving. Two limits work together: the executor has ``concurrency`` threads, a hard cap
-    on the CPU and memory that hashing can take; the semaphore makes callers wait *before*
-    their work is queued, so a call cancelled while waiting (a client that gave up during a
-    sign-in flood) never costs a hash.
+    Two limits work together: the pool has ``concurrency`` processes, a hard cap on the CPU
+    and memory that hashing can take; the semaphore makes callers wait *before* their work
+    is handed over, so a call cancelled while waiting (a client that gave up during a
+    sign-in flood) never costs a hash. Workers are spawned (never forked from a process
+    with gRPC threads) on first use, and replaced if one dies.
     """
 
     def __init__(
@@ -87,19 +66,13 @@ class PasswordHashing:
             raise ValueError("argon2id parameters below the OWASP minimum")
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
-        self._hasher = PasswordHasher(
-            time_cost=params.time_cost,
-            memory_cost=params.memory_cost_kib,
-            parallelism=params.parallelism,
-            hash_len=32,
-            salt_len=16,
-            type=Type.ID,
-        )
+        self._params = params
+        self._concurrency = concurrency
+        self._hasher = hasher(params)
         self._observe = observe
-        self._executor = ThreadPoolExecutor(
-            max_workers=concurrency, thread_name_prefix="argon2", initializer=_yield_to_requests
-        )
-        self._slots = asyncio.Semaphore(concurrency)
+        self._executor = self._new_executor()
+        self._start_workers()
+        self._slots = asyncio.Semaphore(concurrency * (1 + QUEUED_PER_WORKER))
         # Verified against when the email is unknown, so that answer costs exactly what a
         # wrong password costs and timing does not tell which accounts exist. It is made
         # with the current parameters, hence the same cost as a freshly hashed account.
@@ -107,15 +80,20 @@ class PasswordHashing:
 
     async def hash(self, password: str) -> str:
         """The argon2id PHC string of the password (random salt)."""
-        return await self._run("hash", lambda: self._hasher.hash(password))
+        return await self._run("hash", hash_worker.hash_password, self._params, password)
 
     async def verify(self, stored_hash: str, password: str) -> bool:
         """Whether the password matches the stored hash; a corrupt hash never matches."""
-        return await self._run("verify", lambda: self._verify(stored_hash, password))
+        outcome = await self._run("verify", hash_worker.verify, self._params, stored_hash, password)
+        if outcome == "malformed":
+            # A stored value that is not a PHC string: refuse, and tell the operator
+            # (only that it happened; never the value).
+            logger.error("stored password hash is malformed")
+        return outcome == "match"
 
     async def verify_dummy(self, password: str) -> None:
         """Spends the time of one failed verification (unknown email)."""
-        await self._run("verify", lambda: self._verify(self._dummy_hash, password))
+        await self._run("verify", hash_worker.verify, self._params, self._dummy_hash, password)
 
     def needs_rehash(self, stored_hash: str) -> bool:
         """Whether the hash was made with other parameters than the current ones."""
@@ -125,27 +103,41 @@ class PasswordHashing:
             return True
 
     def close(self) -> None:
-        """Stops the threads; queued work is dropped (shutdown)."""
+        """Stops the workers; queued work is dropped (shutdown)."""
         self._executor.shutdown(wait=False, cancel_futures=True)
 
-    def _verify(self, stored_hash: str, password: str) -> bool:
+    def _new_executor(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            max_workers=self._concurrency,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=hash_worker.lower_priority,
+            initargs=(HASH_WORKER_NICENESS,),
+        )
+
+    def _start_workers(self) -> None:
+        # Spawned now, not on the first sign-in: the first user does not wait for a Python
+        # start-up, and a machine that cannot start them says so when the service starts.
+        for _ in range(self._concurrency):
+            self._executor.submit(os.getpid)
+
+    def _submit(self, work: Callable[..., Done], args: tuple[Any, ...]) -> Future[Done]:
         try:
-            return self._hasher.verify(stored_hash, password)
-        except VerificationError:
-            return False
-        except InvalidHashError:
-            # A stored value that is not a PHC string: refuse, and tell the operator
-            # (only that it happened; never the value).
-            logger.error("stored password hash is malformed")
-            return False
+            return self._executor.submit(work, *args)
+        except BrokenProcessPool:
+            # A worker died (killed, out of memory): every pending hash of that pool failed
+            # with it. A new pool takes the work; the old one is already unusable.
+            logger.warning("a password hash worker died; starting new workers")
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = self._new_executor()
+            self._start_workers()
+            return self._executor.submit(work, *args)
 
-    async def _run(self, operation: HashOperation, work: Callable[[], T]) -> T:
-        def timed() -> T:
-            started = time.perf_counter()
-            try:
-                return work()
-            finally:
-                self._observe(operation, time.perf_counter() - started)
-
+    async def _run(self, operation: HashOperation, work: Callable[..., Done], *args: Any) -> str:
         async with self._slots:
-            return await asyncio.get_running_loop().run_in_executor(self._executor, timed)
+            try:
+                done = await asyncio.wrap_future(self._submit(work, args))
+            except BrokenProcessPool:
+                # The pool broke while this hash was in it; hashing is pure, so once more.
+                done = await asyncio.wrap_future(self._submit(work, args))
+        self._observe(operation, done.seconds)
+        return done.value

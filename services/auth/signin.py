@@ -66,14 +66,17 @@ class SignInRpcs(RpcBase):
         if not await deps.hashing.verify(credentials.password_hash, password):
             locked = await self._count_failure(credentials)
             self._refuse("locked" if locked else "invalid_credentials")
-        account = await self._succeed(credentials, password)
-        return await self._open_session(account, request.user_agent)
+        return await self._succeed(credentials, password, request.user_agent)
 
-    async def _succeed(self, credentials: Credentials, password: str) -> Account:
+    async def _succeed(
+        self, credentials: Credentials, password: str, user_agent: str
+    ) -> pb.SessionTokens:
+        """Resets the failure count and opens the session, on one connection."""
         deps = self._deps
         new_hash = None
         if deps.hashing.needs_rehash(credentials.password_hash):
             new_hash = await deps.hashing.hash(password)
+        refresh = sessions.new_refresh_token()
         async with deps.pool.acquire() as connection:
             account = await accounts.record_successful_sign_in(
                 connection, credentials.account_id, credentials.password_hash, new_hash
@@ -81,17 +84,12 @@ class SignInRpcs(RpcBase):
             if account is None:
                 # A parallel attempt locked it while this password was being checked.
                 locked = await lockout.account_locked(connection, credentials.account_id)
+            else:
+                session_id = await sessions.create_session(
+                    connection, account.id, refresh.digest, user_agent, deps.clock(), deps.policy
+                )
         if account is None:
             self._refuse("locked" if locked else "invalid_credentials")
-        return account
-
-    async def _open_session(self, account: Account, user_agent: str) -> pb.SessionTokens:
-        deps = self._deps
-        refresh = sessions.new_refresh_token()
-        async with deps.pool.acquire() as connection:
-            session_id = await sessions.create_session(
-                connection, account.id, refresh.digest, user_agent, deps.clock(), deps.policy
-            )
         deps.metrics.login("success")
         logger.info(
             "signed in", extra={"account_id": str(account.id), "session_id": str(session_id)}

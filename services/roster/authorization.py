@@ -1,13 +1,14 @@
 """The client of sharing: every authorization question roster asks, and the tuples it writes.
 
 One long-lived mTLS channel (roster's certificate is how sharing knows the caller). Questions
-about several resources go in one BatchCheck or ListResources call, never one call per item.
+about several resources go in one BatchCheck or ListResources call, never one call per item;
+the checks of concurrent requests share calls too (:mod:`services.roster.check_batcher`).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Collection, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import TypeVar
@@ -16,14 +17,17 @@ import grpc
 
 from services.common.errors import NotFound, PermissionDenied, ServiceError
 from services.common.tls import TlsFiles, secure_channel
+from services.roster.check_batcher import CheckBatcher
 from trackcc.roster.v1 import roster_service_pb2 as roster_pb
 from trackcc.sharing.v1 import sharing_service_pb2 as pb
 from trackcc.sharing.v1 import sharing_service_pb2_grpc as pb_grpc
 
-# Limits of sharing's API (services/sharing/server.py): tuples per write, checks per batch.
+# Limits of sharing's API (services/sharing/server.py): tuples per write, list page.
 MAX_TUPLES = 1000
-MAX_CHECKS = 100
 LIST_PAGE = 1000
+# Filtering more ids than this asks ListResources once instead: checks grow with the ids a
+# page shows, and a request's share of a coalesced batch should stay bounded.
+MAX_FILTER_CHECKS = 100
 # Calls wait (up to the deadline) for sharing to be reachable instead of failing at once:
 # right after a restart sharing may not listen yet, and a roster request should not 503 then.
 CALL_TIMEOUT_SECONDS = 5.0
@@ -81,6 +85,21 @@ class Tuple:
         )
 
 
+@dataclass(frozen=True)
+class Ask:
+    """One question. ``log_use=False`` only where roster filters which ids a caller is shown:
+    such a check is not a use of the resource, so sharing leaves it out of the access log."""
+
+    ref: Ref
+    permission: Permission = Permission.READ
+    log_use: bool = True
+
+    def __post_init__(self) -> None:
+        # sharing refuses it, and the refusal would fail every request sharing the batch.
+        if not self.log_use and self.permission is not Permission.READ:
+            raise ValueError("only a read may skip the access log")
+
+
 def owner_tuple(ref: Ref, owner_id: uuid.UUID) -> Tuple:
     """The tuple that makes ``owner_id`` own the resource."""
     return Tuple(ref, pb.RELATION_OWNER, owner_id)
@@ -114,11 +133,38 @@ def _chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
+def decide(
+    asks: Sequence[tuple[Ref, Permission]], answers: Sequence[pb.CheckResponse]
+) -> list[int]:
+    """The caller's access for each ask if every one is allowed; NOT_FOUND wins over
+    PERMISSION_DENIED, so a hidden resource is never told apart from a missing one."""
+    for (ref, _), answer in zip(asks, answers, strict=True):
+        if answer.relation not in ACCESS_OF_RELATION:
+            raise _not_found(ref)
+    for (ref, permission), answer in zip(asks, answers, strict=True):
+        if not answer.allowed:
+            raise _denied(ref, permission)
+    return [ACCESS_OF_RELATION[a.relation] for a in answers]
+
+
+def readable(refs: Sequence[Ref], answers: Sequence[pb.CheckResponse]) -> dict[uuid.UUID, int]:
+    """The caller's access to each resource the (read) answers allow; others are left out."""
+    return {
+        ref.id: ACCESS_OF_RELATION[answer.relation]
+        for ref, answer in zip(refs, answers, strict=True)
+        if answer.allowed and answer.relation in ACCESS_OF_RELATION
+    }
+
+
 class Authorizer:
     """Asks sharing; on the long-lived channel of :class:`SharingChannel`, or a test's."""
 
-    def __init__(self, stub: pb_grpc.SharingServiceAsyncStub) -> None:
+    def __init__(
+        self, stub: pb_grpc.SharingServiceAsyncStub, checks: CheckBatcher | None = None
+    ) -> None:
         self.stub = stub
+        # Wrappers of an authorizer (tests) pass its batcher on, so all checks coalesce.
+        self.checks = checks or CheckBatcher(stub, timeout=CALL_TIMEOUT_SECONDS)
 
     async def require(self, user_id: uuid.UUID, ref: Ref, permission: Permission) -> int:
         """The caller's access (roster ``Access``) if the permission is allowed.
@@ -131,23 +177,33 @@ class Authorizer:
         self, user_id: uuid.UUID, asks: Sequence[tuple[Ref, Permission]]
     ) -> list[int]:
         """Several :meth:`require` in one call; NOT_FOUND wins over PERMISSION_DENIED."""
-        results = await self._batch(user_id, asks)
-        for (ref, _), result in zip(asks, results, strict=True):
-            if result.relation not in ACCESS_OF_RELATION:
-                raise _not_found(ref)
-        for (ref, permission), result in zip(asks, results, strict=True):
-            if not result.allowed:
-                raise _denied(ref, permission)
-        return [ACCESS_OF_RELATION[r.relation] for r in results]
+        return decide(asks, await self.ask(user_id, [Ask(ref, perm) for ref, perm in asks]))
 
     async def access_of(self, user_id: uuid.UUID, refs: Sequence[Ref]) -> dict[uuid.UUID, int]:
         """The caller's access to each resource it may read; unseen ones are left out."""
-        results = await self._batch(user_id, [(ref, Permission.READ) for ref in refs])
-        return {
-            ref.id: ACCESS_OF_RELATION[result.relation]
-            for ref, result in zip(refs, results, strict=True)
-            if result.allowed and result.relation in ACCESS_OF_RELATION
-        }
+        return readable(refs, await self.ask(user_id, [Ask(ref) for ref in refs]))
+
+    async def readable_ids(
+        self, user_id: uuid.UUID, kind: Kind, ids: Collection[uuid.UUID]
+    ) -> set[uuid.UUID]:
+        """Which of ``ids`` the user may read, logging no use: for filtering the ids shown."""
+        if len(ids) > MAX_FILTER_CHECKS:
+            return set(await self.visible(user_id, kind)).intersection(ids)
+        refs = [Ref(kind, i) for i in ids]
+        return set(readable(refs, await self.ask(user_id, [Ask(r, log_use=False) for r in refs])))
+
+    async def ask(self, user_id: uuid.UUID, asks: Sequence[Ask]) -> list[pb.CheckResponse]:
+        """Sharing's answers, in order, in one round trip shared with concurrent requests."""
+        checks = [
+            pb.CheckRequest(
+                user_id=str(user_id),
+                resource=ask.ref.message(),
+                permission=ask.permission.value,
+                skip_access_log=not ask.log_use,
+            )
+            for ask in asks
+        ]
+        return await self._call(self.checks.check(checks))
 
     async def visible(
         self, user_id: uuid.UUID, kind: Kind, permission: Permission = Permission.READ
@@ -208,31 +264,6 @@ class Authorizer:
                 )
             )
 
-    async def _batch(
-        self, user_id: uuid.UUID, asks: Sequence[tuple[Ref, Permission]]
-    ) -> list[pb.CheckResponse]:
-        checks = [
-            pb.CheckRequest(user_id=str(user_id), resource=ref.message(), permission=perm.value)
-            for ref, perm in asks
-        ]
-        if len(checks) == 1:
-            return [
-                await self._call(
-                    self.stub.Check(checks[0], timeout=CALL_TIMEOUT_SECONDS, wait_for_ready=True)
-                )
-            ]
-        results: list[pb.CheckResponse] = []
-        for chunk in _chunks(checks, MAX_CHECKS):
-            reply = await self._call(
-                self.stub.BatchCheck(
-                    pb.BatchCheckRequest(checks=chunk),
-                    timeout=CALL_TIMEOUT_SECONDS,
-                    wait_for_ready=True,
-                )
-            )
-            results.extend(reply.results)
-        return results
-
     @staticmethod
     async def _call(call: Awaitable[R]) -> R:
         try:
@@ -251,4 +282,5 @@ class SharingChannel:
         self.authorizer = Authorizer(pb_grpc.SharingServiceStub(self._channel))  # type: ignore[arg-type]
 
     async def aclose(self) -> None:
+        await self.authorizer.checks.aclose()
         await self._channel.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Mapping, Sequence
 from datetime import date, datetime
 
 from google.protobuf import timestamp_pb2
@@ -134,3 +134,24 @@ def student_message(
     if row.notes is not None:
         message.notes = row.notes
     return message
+
+
+def class_ids_to_filter(
+    rows: Sequence[StudentRow], access: Mapping[uuid.UUID, int]
+) -> set[uuid.UUID]:
+    """The class ids that rows a non-owner gets would show: only readable ones may be shown."""
+    return {c for row in rows if access[row.id] != pb.ACCESS_OWNER for c in row.class_ids}
+
+
+def student_messages(
+    rows: Sequence[StudentRow],
+    access: Mapping[uuid.UUID, int],
+    readable_classes: Collection[uuid.UUID],
+) -> list[pb.Student]:
+    """Messages for rows; an owner sees every class id, anyone else only readable ones."""
+    return [
+        student_message(
+            row, access[row.id], None if access[row.id] == pb.ACCESS_OWNER else readable_classes
+        )
+        for row in rows
+    ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 import asyncpg
@@ -17,6 +17,7 @@ from services.common.tls import peer_common_name
 from services.common.tokens import TokenVerifier, principal_from_context
 from services.roster import journal
 from services.roster.authorization import Authorizer, Kind, Permission, Ref, Tuple
+from services.roster.class_page_access import ViewerHints
 from services.roster.config import PhotoLimits
 from services.roster.metrics import RosterMetrics
 
@@ -39,6 +40,7 @@ class Deps:
     photo_executor: Executor | None
     metrics: RosterMetrics
     clock: Callable[[], datetime] = utc_now
+    viewer_hints: ViewerHints = field(default_factory=ViewerHints)
 
 
 def require_caller(context: grpc.aio.ServicerContext, *allowed: str) -> str:

@@ -54,15 +54,11 @@ class StudentRpcs(RpcBase):
         self, user: uuid.UUID, rows: Sequence[StudentRow], access: dict[uuid.UUID, int]
     ) -> list[pb.Student]:
         """Messages for rows; a non-owner sees only the class ids of classes they may see."""
-        needs_filter = any(access[row.id] != pb.ACCESS_OWNER and row.class_ids for row in rows)
-        # One ListResources call for the whole page, and only when some row needs it.
-        seen_classes = set(await self._auth.visible(user, Kind.CLASS)) if needs_filter else None
-        return [
-            convert.student_message(
-                row, access[row.id], None if access[row.id] == pb.ACCESS_OWNER else seen_classes
-            )
-            for row in rows
-        ]
+        wanted = convert.class_ids_to_filter(rows, access)
+        # Checks of just the ids shown, not logged as uses (a ListResources when there are
+        # many); only when some row needs them.
+        seen = await self._auth.readable_ids(user, Kind.CLASS, wanted) if wanted else set()
+        return convert.student_messages(rows, access, seen)
 
     async def CreateStudent(  # noqa: N802 - gRPC method name
         self, request: pb.CreateStudentRequest, context: grpc.aio.ServicerContext

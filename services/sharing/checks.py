@@ -26,15 +26,18 @@ async def check(
     permission: Permission,
     now: datetime,
     recent_views: access_log.RecentViews | None = None,
+    *,
+    log_use: bool = True,
 ) -> tuple[bool, Access | None]:
     """Whether the permission is allowed; an allowed read or change by a non-owner is logged.
 
     Logging here, where the decision is made, means every read or change that roster lets
     through appears in the owner's log without roster having to remember to report it.
+    ``log_use=False`` is for a read that only filters which ids a caller is shown.
     """
     access = await access_of(connection, user_id, resource, now)
     allowed = permissions.allows(access.relation if access else None, permission)
-    if allowed and access is not None and not access.is_owner:
+    if log_use and allowed and access is not None and not access.is_owner:
         await access_log.record_use(
             connection,
             resource,
@@ -50,17 +53,18 @@ async def check(
 async def check_many(
     connection: DbConnection,
     user_id: uuid.UUID,
-    asks: Sequence[tuple[ResourceRef, Permission]],
+    asks: Sequence[tuple[ResourceRef, Permission, bool]],
     now: datetime,
     recent_views: access_log.RecentViews | None = None,
 ) -> list[tuple[bool, Access | None]]:
-    """:func:`check` for several resources of one user, with one lookup statement."""
-    found = await tuples.candidates_many(connection, user_id, [resource for resource, _ in asks])
+    """:func:`check` for several resources of one user, with one lookup statement; each ask
+    is (resource, permission, log_use)."""
+    found = await tuples.candidates_many(connection, user_id, [ask[0] for ask in asks])
     results: list[tuple[bool, Access | None]] = []
-    for (resource, permission), candidates in zip(asks, found, strict=True):
+    for (resource, permission, log_use), candidates in zip(asks, found, strict=True):
         access = permissions.effective(candidates, now)
         allowed = permissions.allows(access.relation if access else None, permission)
-        if allowed and access is not None and not access.is_owner:
+        if log_use and allowed and access is not None and not access.is_owner:
             await access_log.record_use(
                 connection,
                 resource,

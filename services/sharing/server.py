@@ -79,10 +79,16 @@ class SharingServicer(InvitationRpcs, GrantRpcs, pb_grpc.SharingServiceServicer)
         self, request: pb.CheckRequest, context: grpc.aio.ServicerContext
     ) -> pb.CheckResponse:
         require_caller(context, ROSTER)
-        user_id, resource, permission = _check_args(request, "")
+        user_id, resource, permission, log_use = _check_args(request, "")
         async with self._deps.pool.acquire() as connection:
             allowed, access = await checks.check(
-                connection, user_id, resource, permission, self._now(), self._deps.recent_views
+                connection,
+                user_id,
+                resource,
+                permission,
+                self._now(),
+                self._deps.recent_views,
+                log_use=log_use,
             )
         return _check_response(allowed, access)
 
@@ -94,9 +100,10 @@ class SharingServicer(InvitationRpcs, GrantRpcs, pb_grpc.SharingServiceServicer)
             raise convert.invalid("checks", f"at most {MAX_CHECKS} per call")
         args = [_check_args(c, f"checks[{i}].") for i, c in enumerate(request.checks)]
         now = self._now()
-        # One lookup statement per user asked about (a page of students has one).
+        # One lookup statement per user asked about; roster coalesces the checks of concurrent
+        # requests, so one batch may hold several users.
         by_user: dict[uuid.UUID, list[int]] = {}
-        for index, (user_id, _, _) in enumerate(args):
+        for index, (user_id, *_) in enumerate(args):
             by_user.setdefault(user_id, []).append(index)
         results: list[pb.CheckResponse] = [pb.CheckResponse()] * len(args)
         async with self._deps.pool.acquire() as connection:
@@ -104,7 +111,7 @@ class SharingServicer(InvitationRpcs, GrantRpcs, pb_grpc.SharingServiceServicer)
                 answers = await checks.check_many(
                     connection,
                     user_id,
-                    [(args[i][1], args[i][2]) for i in indexes],
+                    [args[i][1:] for i in indexes],
                     now,
                     self._deps.recent_views,
                 )
@@ -173,12 +180,17 @@ class SharingServicer(InvitationRpcs, GrantRpcs, pb_grpc.SharingServiceServicer)
         return empty_pb2.Empty()
 
 
-def _check_args(request: pb.CheckRequest, prefix: str) -> tuple[uuid.UUID, ResourceRef, Permission]:
-    return (
-        convert.parse_uuid(request.user_id, f"{prefix}user_id"),
-        convert.resource_ref(request.resource, f"{prefix}resource"),
-        convert.permission(request.permission, f"{prefix}permission"),
-    )
+def _check_args(
+    request: pb.CheckRequest, prefix: str
+) -> tuple[uuid.UUID, ResourceRef, Permission, bool]:
+    """(user, resource, permission, log_use) of a check."""
+    user_id = convert.parse_uuid(request.user_id, f"{prefix}user_id")
+    resource = convert.resource_ref(request.resource, f"{prefix}resource")
+    permission = convert.permission(request.permission, f"{prefix}permission")
+    # Skipping the log is for filtering what a caller is shown; a change must always be logged.
+    if request.skip_access_log and permission is not Permission.READ:
+        raise convert.invalid(f"{prefix}skip_access_log", "only a read may skip the access log")
+    return user_id, resource, permission, not request.skip_access_log
 
 
 def _check_response(allowed: bool, access: Access | None) -> pb.CheckResponse:

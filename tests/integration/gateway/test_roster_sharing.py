@@ -22,6 +22,7 @@ from tests.integration.gateway.roster_support import (
     create_student,
     new_user,
     problem,
+    random_id,
     signed_in,
     small_png,
 )
@@ -63,6 +64,16 @@ async def granted(
         stack.gateway, "POST", "/v1/invitations/accept", guest, 200, {"token": token}
     )
     return guest, grant
+
+
+async def accepted(
+    stack: SharingStack, owner: User, path: str, guest: User, relation: str, skip: int
+) -> None:
+    """``guest`` accepts one more invitation (their ``skip``-th mail) to ``path``."""
+    body = {"email": guest.email, "relation": relation, "role": "guardian"}
+    await call(stack.gateway, "POST", f"{path}/invitations", owner, 201, body)
+    token = await mailed_token(stack, guest.email, skip=skip)
+    await call(stack.gateway, "POST", "/v1/invitations/accept", guest, 200, {"token": token})
 
 
 async def _put_photo(gateway: RunningGateway, path: str, user: User) -> int:
@@ -229,3 +240,41 @@ async def test_the_export_holds_everything_the_account_owns_or_entered(
     assert [i["status"] for i in guest_export["invitations_received"]] == ["accepted"]
     async with gateway.http.get("/v1/me/export") as response:
         assert response.status == 401
+
+
+async def test_a_class_viewer_with_a_student_grant_sees_each_access_and_only_readable_class_ids(
+    stack: SharingStack, gateway: RunningGateway
+) -> None:
+    owner = await new_user(gateway)
+    five_a, chess, choir = [
+        (await create_class(gateway, owner, name))["id"] for name in ("5A", "Chess", "Choir")
+    ]
+    kim = await create_student(gateway, owner, (five_a, chess), display_name="Kim")
+    lee = await create_student(gateway, owner, (five_a, choir), display_name="Lee")
+    guardian, _ = await granted(stack, owner, f"/v1/classes/{five_a}", "viewer")
+    await accepted(stack, owner, f"/v1/classes/{choir}", guardian, "viewer", skip=1)
+    await accepted(stack, owner, f"/v1/students/{lee['id']}", guardian, "editor", skip=2)
+
+    for _ in range(2):  # the first list, and one with the caller known as a class viewer
+        roster = await call(gateway, "GET", f"/v1/classes/{five_a}/students", guardian, 200)
+        assert [(s["id"], s["access"], s["class_ids"]) for s in roster["items"]] == [
+            (kim["id"], "viewer", [five_a]),
+            (lee["id"], "editor", sorted([five_a, choir])),
+        ]
+
+    async def viewers(path: str) -> set[str]:
+        log = await call(gateway, "GET", f"{path}/access-log", owner, 200)
+        return {e["actor_id"] for e in log["items"] if e["action"] == "viewed"}
+
+    assert await viewers(f"/v1/classes/{five_a}") == {guardian.id}
+    assert await viewers(f"/v1/students/{kim['id']}") == {guardian.id}
+    assert await viewers(f"/v1/students/{lee['id']}") == {guardian.id}
+    # The choir was only seen as an id on Lee: that is no view of the choir.
+    assert await viewers(f"/v1/classes/{choir}") == set()
+    assert await viewers(f"/v1/classes/{chess}") == set()
+
+    for hidden in (chess, random_id()):
+        answer = await problem(
+            gateway, "GET", f"/v1/classes/{hidden}/students", guardian, 404, "not_found"
+        )
+        assert answer["detail"] == "class not found"

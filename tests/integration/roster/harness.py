@@ -8,12 +8,14 @@ import socket
 import uuid
 from collections.abc import AsyncIterator, Sequence
 
+import aiohttp
 import asyncpg
 import grpc
 from google.protobuf import field_mask_pb2
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 from prometheus_client import CollectorRegistry
+from prometheus_client.parser import text_string_to_metric_families
 
 from services.common.config import Env
 from services.common.devcerts import DevPki
@@ -30,6 +32,8 @@ from trackcc.roster.v1 import roster_service_pb2 as pb
 from trackcc.roster.v1 import roster_service_pb2_grpc as pb_grpc
 from trackcc.sharing.v1 import sharing_service_pb2 as spb
 from trackcc.sharing.v1 import sharing_service_pb2_grpc as spb_grpc
+
+AUTHORIZATION_METHODS = frozenset({"Check", "BatchCheck", "ListResources"})
 
 
 def free_port() -> int:
@@ -64,7 +68,7 @@ class FaultyAuthorizer(Authorizer):
     """The real client, except that it can fail the step after a tuple write or the delete."""
 
     def __init__(self, inner: Authorizer, faults: Faults) -> None:
-        super().__init__(inner.stub)
+        super().__init__(inner.stub, inner.checks)
         self.faults = faults
 
     async def write_tuples(self, tuples: Sequence[Tuple]) -> None:
@@ -101,6 +105,7 @@ class Stack:
     faults: Faults
     parts: RosterParts
     metrics_port: int
+    sharing_metrics_port: int
     database: TestDatabase
 
     def person(self, name: str = "Ms Rivera") -> Person:
@@ -173,6 +178,36 @@ class Stack:
             )
         )
         return {r.resource_id for r in reply.resources}
+
+    async def sharing_calls(self) -> int:
+        """How many authorization calls (Check, BatchCheck, ListResources) sharing handled."""
+        url = f"http://127.0.0.1:{self.sharing_metrics_port}/metrics"
+        async with aiohttp.ClientSession() as session, session.get(url) as response:
+            text = await response.text()
+        return int(
+            sum(
+                sample.value
+                for family in text_string_to_metric_families(text)
+                for sample in family.samples
+                if sample.name == "grpc_server_handled_total"
+                and sample.labels["grpc_method"] in AUTHORIZATION_METHODS
+            )
+        )
+
+    async def logged_uses(self, actor: Person) -> list[tuple[str, str, str]]:
+        """(resource type, resource id, action) of the actor's entries in sharing's log."""
+        connection = await asyncpg.connect(
+            self.database.runtime_dsn("sharing"), server_settings={"search_path": "sharing"}
+        )
+        try:
+            rows = await connection.fetch(
+                "SELECT resource_type, resource_id, action FROM access_log WHERE actor_id = $1"
+                " ORDER BY resource_type, resource_id, action",
+                uuid.UUID(actor.id),
+            )
+        finally:
+            await connection.close()
+        return [(r["resource_type"], str(r["resource_id"]), r["action"]) for r in rows]
 
     @contextlib.asynccontextmanager
     async def database_connection(self) -> AsyncIterator[asyncpg.Connection]:
@@ -262,5 +297,6 @@ async def running_stack(
                     faults=faults,
                     parts=built[0],
                     metrics_port=roster.metrics_port,
+                    sharing_metrics_port=sharing.metrics_port,
                     database=database,
                 )

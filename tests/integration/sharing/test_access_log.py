@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import asyncpg
 import grpc
@@ -90,3 +91,66 @@ async def test_the_runtime_role_cannot_rewrite_the_log_and_it_goes_with_the_reso
         assert await connection.fetchval("SELECT count(*) FROM invitations") == 0
     finally:
         await connection.close()
+
+
+async def test_a_check_that_only_filters_ids_is_answered_without_logging_a_use(
+    sharing: Sharing,
+) -> None:
+    owner, guardian = sharing.person("t@school.test"), sharing.person("g@home.test")
+    school_class = await sharing.own(owner, "class")
+    student = await sharing.own(owner)
+    await sharing.roster.WriteTuples(
+        pb.WriteTuplesRequest(
+            tuples=[
+                pb.Tuple(
+                    resource=school_class, relation=pb.RELATION_VIEWER, subject_id=guardian.id
+                ),
+                pb.Tuple(
+                    resource=student, relation=pb.RELATION_ENROLLED_IN, subject_id=school_class.id
+                ),
+            ]
+        )
+    )
+
+    def ask(resource: pb.Resource, **fields: Any) -> pb.CheckRequest:
+        return pb.CheckRequest(user_id=guardian.id, resource=resource, permission=READ, **fields)
+
+    async def guardian_views(resource: pb.Resource) -> int:
+        log = await sharing.gateway.ListAccessLog(
+            pb.ListAccessLogRequest(resource=resource), metadata=owner.metadata
+        )
+        return sum(e.actor_id == guardian.id for e in log.entries)
+
+    unlogged = await sharing.roster.Check(ask(school_class, skip_access_log=True))
+    assert (unlogged.allowed, unlogged.relation) == (True, pb.RELATION_VIEWER)
+    both = await sharing.roster.BatchCheck(
+        pb.BatchCheckRequest(
+            checks=[ask(school_class, skip_access_log=True), ask(student, skip_access_log=True)]
+        )
+    )
+    assert [(r.allowed, r.relation) for r in both.results] == [(True, pb.RELATION_VIEWER)] * 2
+    assert (await guardian_views(school_class), await guardian_views(student)) == (0, 0)
+
+    # The flag is per check: one batch may filter one id and read another resource.
+    mixed = await sharing.roster.BatchCheck(
+        pb.BatchCheckRequest(checks=[ask(school_class, skip_access_log=True), ask(student)])
+    )
+    assert all(r.allowed for r in mixed.results)
+    assert (await guardian_views(school_class), await guardian_views(student)) == (0, 1)
+    # Without the flag a read is logged as before.
+    assert await sharing.check(guardian, school_class, READ)
+    assert await guardian_views(school_class) == 1
+
+    # A change is always logged: only a read may skip the log.
+    write = pb.CheckRequest(
+        user_id=guardian.id, resource=student, permission=WRITE, skip_access_log=True
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await sharing.roster.Check(write)
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert str(refused.value.details()).startswith("skip_access_log:")
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await sharing.roster.BatchCheck(pb.BatchCheckRequest(checks=[ask(student), write]))
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert str(refused.value.details()).startswith("checks[1].skip_access_log:")
+    assert await guardian_views(student) == 1

@@ -1,0 +1,122 @@
+"""The caller's access to a page of a class's students, asked of sharing in one round trip.
+
+The page is read first, from roster's own tables; then the class check, the page's student
+checks and the checks of the other class ids the page shows go to sharing together. The class
+check alone decides NOT_FOUND or PERMISSION_DENIED, so nothing read is returned unless it
+allows, and an unseen class answers exactly like a missing one.
+
+Which checks may go along depends on the caller's access to the class, which only the answer
+tells. Student checks log each allowed view in the owner's access log, which a class viewer's
+list has always done and an editor's never: so they go along only for a caller whose last
+class check in this process answered viewer. Every decision is made on this request's own
+answers; a wrong guess costs a second round trip, or (when a viewer became an editor since)
+views logged that an editor's list would not log.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from services.roster import convert
+from services.roster.authorization import (
+    ACCESS_OF_RELATION,
+    MAX_FILTER_CHECKS,
+    Ask,
+    Authorizer,
+    Kind,
+    Permission,
+    Ref,
+    decide,
+    readable,
+)
+from services.roster.students import StudentRow
+from trackcc.roster.v1 import roster_service_pb2 as pb
+
+_HINTS_LIMIT = 100_000
+
+
+class ViewerHints:
+    """(user, class) pairs whose last class check in this process answered viewer."""
+
+    def __init__(self, limit: int = _HINTS_LIMIT) -> None:
+        self._pairs: set[tuple[uuid.UUID, uuid.UUID]] = set()
+        self._limit = limit
+
+    def is_viewer(self, user_id: uuid.UUID, class_id: uuid.UUID) -> bool:
+        return (user_id, class_id) in self._pairs
+
+    def remember(self, user_id: uuid.UUID, class_id: uuid.UUID, viewer: bool) -> None:
+        pair = (user_id, class_id)
+        if not viewer:
+            self._pairs.discard(pair)
+            return
+        if len(self._pairs) >= self._limit:
+            self._pairs.clear()  # a forgotten hint only costs one more round trip
+        self._pairs.add(pair)
+
+
+@dataclass(frozen=True)
+class PageAccess:
+    """The caller's access to each student of the page, and the class ids it may be shown."""
+
+    access: dict[uuid.UUID, int]
+    readable_classes: set[uuid.UUID]
+
+
+async def class_page_access(
+    auth: Authorizer,
+    hints: ViewerHints,
+    user: uuid.UUID,
+    class_id: uuid.UUID,
+    page: Sequence[StudentRow],
+) -> PageAccess:
+    """Raises NOT_FOUND or PERMISSION_DENIED as the class check of a read decides."""
+    class_ref = Ref(Kind.CLASS, class_id)
+    student_refs = [Ref(Kind.STUDENT, row.id) for row in page]
+    # A student joins only classes of its own owner, so the page names the class's owner,
+    # whose rows need neither student checks nor a class-id filter.
+    owner_likely = not page or page[0].owner_id == user
+    student_asks = (
+        [Ask(ref) for ref in student_refs]
+        if not owner_likely and hints.is_viewer(user, class_id)
+        else []
+    )
+    shown = sorted({c for row in page for c in row.class_ids} - {class_id})
+    # Not logged, and discarded if the class check fails: they only filter the ids shown.
+    filter_now = not owner_likely and len(shown) <= MAX_FILTER_CHECKS
+    shown_refs = [Ref(Kind.CLASS, c) for c in shown] if filter_now else []
+    answers = await auth.ask(
+        user, [Ask(class_ref), *student_asks, *(Ask(ref, log_use=False) for ref in shown_refs)]
+    )
+    class_answer = answers[0]
+    student_answers = answers[1 : 1 + len(student_asks)]
+    shown_answers = answers[1 + len(student_asks) :]
+    hints.remember(
+        user,
+        class_id,
+        class_answer.allowed and ACCESS_OF_RELATION.get(class_answer.relation) == pb.ACCESS_VIEWER,
+    )
+    [class_access] = decide([(class_ref, Permission.READ)], [class_answer])
+
+    if class_access == pb.ACCESS_VIEWER and page:
+        # A class viewer may hold a stronger grant on some students: ask for the whole
+        # page in one batch. Owners and editors of the class need no call (a student is
+        # owned by its class's owner, and editor is the most a grant gives).
+        if not student_asks:
+            student_answers = await auth.ask(user, [Ask(ref) for ref in student_refs])
+        found = readable(student_refs, student_answers)
+        access = {row.id: found.get(row.id, pb.ACCESS_VIEWER) for row in page}
+    else:
+        access = {row.id: class_access for row in page}
+
+    wanted = convert.class_ids_to_filter(page, access)
+    if not wanted:
+        seen: set[uuid.UUID] = set()
+    elif filter_now:
+        # The class itself may be read: its check just allowed it.
+        seen = {class_id, *readable(shown_refs, shown_answers)}
+    else:
+        seen = await auth.readable_ids(user, Kind.CLASS, wanted)
+    return PageAccess(access, seen)
