@@ -1,8 +1,9 @@
 """The bare argon2id verify rate: the ceiling that sign-in through the stack is compared with.
 
-Same hasher settings as services/auth/passwords.py (OWASP_MINIMUM, 32-byte hash, 16-byte
-salt), on as many threads as the auth service hashes with (two on our 2-core machine).
-argon2-cffi releases the GIL, so threads verify in parallel, exactly as in the service.
+The auth service's own hasher (services/auth/hash_worker.py: OWASP_MINIMUM, 32-byte hash,
+16-byte salt), on as many threads as the auth service has hash workers (two on our 2-core
+machine). argon2-cffi releases the GIL, so threads verify in parallel, like the service's
+worker processes: the figure is the bare hashing rate, without any inter-process overhead.
 """
 
 from __future__ import annotations
@@ -12,8 +13,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from argon2 import PasswordHasher, Type
-
+from services.auth.hash_worker import hasher as service_hasher
 from services.auth.passwords import OWASP_MINIMUM, HashParams
 
 PASSWORD = "argon2 benchmark password, not a real one"
@@ -37,23 +37,11 @@ class Argon2Rate:
         return 1000 * self.seconds * self.threads / self.verifies if self.verifies else 0.0
 
 
-def service_hasher(params: HashParams = OWASP_MINIMUM) -> PasswordHasher:
-    """A hasher configured like the auth service's."""
-    return PasswordHasher(
-        time_cost=params.time_cost,
-        memory_cost=params.memory_cost_kib,
-        parallelism=params.parallelism,
-        hash_len=32,
-        salt_len=16,
-        type=Type.ID,
-    )
-
-
 def measure_argon2_rate(
     seconds: float, threads: int = 2, params: HashParams = OWASP_MINIMUM
 ) -> Argon2Rate:
     """Verifies a correct password on ``threads`` threads for about ``seconds``; blocking."""
-    hasher = service_hasher(params)
+    hasher = service_hasher(params)  # the auth service's own construction
     encoded = hasher.hash(PASSWORD)
     hasher.verify(encoded, PASSWORD)  # warm-up: first-touch of the memory, library loading
     deadline = time.perf_counter() + seconds

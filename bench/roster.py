@@ -116,13 +116,20 @@ async def run_roster(stack: BenchStack, reporter: Reporter, sizes: RosterSizes) 
     ssl_context = stack.ssl_context()
 
     # Calibration: a gateway-only answer (no gRPC, no token) at the same connection count
-    # shows how much of the machine the generator and TLS leave for the real request.
+    # shows how much of the machine the generator and TLS leave for the real request; the
+    # one-hop reference shows what a single gRPC hop with one query leaves.
     goal = "goal >= 1.9 k req/s"
     phases = [
         (
             "calibration: GET /healthz",
             [Request("GET", "/healthz")],
             "gateway only, no gRPC, no token: what this generator and TLS reach here",
+        ),
+        (
+            "reference: GET /v1/me",
+            [Request("GET", "/v1/me", {"Authorization": f"Bearer {roster.owner_token}"})],
+            "one authenticated hop (gateway -> auth, one row): the class list makes this hop "
+            "plus roster -> sharing and carries 30 students, so it cannot be faster",
         ),
         ("GET class students (30), owner", _list_request(roster, roster.owner_token), goal),
         (
