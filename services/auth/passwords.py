@@ -24,14 +24,23 @@ from services.auth import hash_worker
 from services.auth.hash_worker import Done, HashParams, hasher
 from services.auth.metrics import HashOperation
 
-__all__ = ["HASH_WORKER_NICENESS", "OWASP_MINIMUM", "HashParams", "PasswordHashing"]
+__all__ = [
+    "HASH_WORKER_GROUP_NICENESS",
+    "HASH_WORKER_NICENESS",
+    "OWASP_MINIMUM",
+    "HashParams",
+    "PasswordHashing",
+]
 
 logger = logging.getLogger(__name__)
 
 OWASP_MINIMUM = HashParams()
 
-# How much lower than the event loops the hash workers run (Linux nice steps).
+# How much lower than the event loops the hash workers run (Linux nice steps), and the
+# weight of the session each worker runs in where the kernel shares the CPU by session
+# (hash_worker.lower_priority says why both).
 HASH_WORKER_NICENESS = 10
+HASH_WORKER_GROUP_NICENESS = 19
 # Hashes handed to the pool beyond one per worker: a worker that finishes starts the next
 # at once instead of idling until this event loop gets round to submitting it. Small, since
 # a hash already handed over still runs if its caller gives up.
@@ -110,8 +119,8 @@ class PasswordHashing:
         return ProcessPoolExecutor(
             max_workers=self._concurrency,
             mp_context=multiprocessing.get_context("spawn"),
-            initializer=hash_worker.lower_priority,
-            initargs=(HASH_WORKER_NICENESS,),
+            initializer=hash_worker.start,
+            initargs=(os.getpid(), HASH_WORKER_NICENESS, HASH_WORKER_GROUP_NICENESS),
         )
 
     def _start_workers(self) -> None:

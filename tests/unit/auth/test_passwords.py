@@ -5,13 +5,22 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import argon2
+import psutil
 import pytest
 
-from services.auth.passwords import HASH_WORKER_NICENESS, HashParams, PasswordHashing
+from services.auth.passwords import (
+    HASH_WORKER_GROUP_NICENESS,
+    HASH_WORKER_NICENESS,
+    HashParams,
+    PasswordHashing,
+)
 
 
 @pytest.fixture
@@ -125,3 +134,55 @@ async def test_a_dead_worker_is_replaced() -> None:
         assert await hashing.verify(stored, "violet tundra marmalade 47")
     finally:
         hashing.close()
+
+
+def _session_and_group_of(pid: int) -> tuple[int, str]:
+    return os.getsid(pid), Path(f"/proc/{pid}/autogroup").read_text()
+
+
+@pytest.mark.skipif(not Path("/proc/self/autogroup").exists(), reason="no Linux autogroup")
+def test_hash_workers_run_in_a_session_of_their_own_with_a_lower_weight() -> None:
+    hashing = PasswordHashing(1)
+    try:
+        worker_pid = hashing._executor.submit(os.getpid).result()  # noqa: SLF001
+        worker_session, worker_group = _session_and_group_of(worker_pid)
+    finally:
+        hashing.close()
+    assert worker_session == worker_pid  # it leads its own session
+    assert worker_session != os.getsid(0)
+    assert worker_group.strip().endswith(f"nice {HASH_WORKER_GROUP_NICENESS}")
+
+
+OWNER_SCRIPT = """
+import asyncio, multiprocessing, sys
+from services.auth.passwords import PasswordHashing
+
+async def main() -> None:
+    hashing = PasswordHashing(2)
+    await hashing.hash("violet tundra marmalade 47")
+    print(" ".join(str(p.pid) for p in multiprocessing.active_children()), flush=True)
+    await asyncio.sleep(120)
+
+if __name__ == "__main__":
+    asyncio.run(main())
+"""
+
+
+def test_hash_workers_die_with_a_killed_auth_process(tmp_path: Path) -> None:
+    script = tmp_path / "owner.py"
+    script.write_text(OWNER_SCRIPT)
+    with subprocess.Popen(
+        [sys.executable, str(script)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[3],
+    ) as owner:
+        try:
+            assert owner.stdout is not None
+            workers = [psutil.Process(int(pid)) for pid in owner.stdout.readline().split()]
+            assert len(workers) >= 2
+        finally:
+            owner.kill()
+    # A worker leads its own session, so only the kernel's parent-death signal reaches it.
+    _, alive = psutil.wait_procs(workers, timeout=10)
+    assert alive == []
