@@ -58,7 +58,7 @@ class PasswordHashing:
     and memory that hashing can take; the semaphore makes callers wait *before* their work
     is handed over, so a call cancelled while waiting (a client that gave up during a
     sign-in flood) never costs a hash. Workers are spawned (never forked from a process
-    with gRPC threads) on first use, and replaced if one dies.
+    with gRPC threads) when the service starts, and replaced if one dies.
     """
 
     def __init__(
@@ -125,7 +125,7 @@ class PasswordHashing:
 
     def _start_workers(self) -> None:
         # Spawned now, not on the first sign-in: the first user does not wait for a Python
-        # start-up, and a machine that cannot start them says so when the service starts.
+        # start-up (each submit starts a worker while none is idle).
         for _ in range(self._concurrency):
             self._executor.submit(os.getpid)
 
