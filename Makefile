@@ -10,12 +10,13 @@ GEN_STAMP := $(GEN)/.stamp
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: help setup run test lint fmt protos bench clean unit integration e2e browser
+.PHONY: help setup run test lint fmt protos bench clean unit integration e2e browser images
 
 help:
 	@echo "make run     start the whole local stack (https://localhost:8443)"
 	@echo "make test    set up and run lint plus the whole test suite"
 	@echo "make lint    ruff and mypy (strict)"
+	@echo "make images  build the four service images and the test PostgreSQL image (Docker)"
 	@echo "make browser install Debian's chromium for the browser tests (needs root and apt-get)"
 	@echo "make fmt     format the code"
 	@echo "make protos  generate Python code from protos/"
@@ -76,6 +77,13 @@ integration: setup
 
 e2e: setup browser
 	$(PY) -m pytest tests/e2e $(PYTEST_ARGS)
+
+# The images are built from Debian's packages (debootstrap, as root) and the locked wheels,
+# with no registry; IMAGE_BASE=production builds on the Dockerfile's pinned python:3.11-slim.
+IMAGE_BASE ?= local
+
+images: setup
+	$(PY) -m deploy.docker.images $(if $(filter production,$(IMAGE_BASE)),--production-base)
 
 bench: setup
 	@# wrk (Debian) loads the stack with far less CPU than a Python generator on the same cores.

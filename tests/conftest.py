@@ -2,19 +2,43 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from services.common.devcerts import DevPki, ensure_dev_pki
 from services.localstack.postgres import PostgresEndpoint
+from tests.support.engine import ContainerEngine, NoEngine, describe_backend, open_engine
 from tests.support.postgres import TestDatabase, create_test_database, postgres_endpoint
 
 
+def pytest_report_header() -> str:
+    """The first lines of every run say which PostgreSQL serves the tests."""
+    return describe_backend()
+
+
 @pytest.fixture(scope="session")
-def pg_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresEndpoint]:
+def container_engine(request: pytest.FixtureRequest) -> Iterator[ContainerEngine | NoEngine]:
+    """The Docker engine with this checkout's images built, or why there is none."""
+    plugins = request.config.pluginmanager
+    reporter = plugins.get_plugin("terminalreporter")
+    out = _TerminalLines(reporter) if reporter is not None else sys.stderr
+    # Shown as the build goes, not captured: a first build takes minutes.
+    with plugins.getplugin("capturemanager").global_and_fixture_disabled():
+        engine = open_engine(out)
+    yield engine
+    if isinstance(engine, ContainerEngine):
+        engine.client.close()
+
+
+@pytest.fixture(scope="session")
+def pg_endpoint(
+    tmp_path_factory: pytest.TempPathFactory, container_engine: ContainerEngine | NoEngine
+) -> Iterator[PostgresEndpoint]:
     """One real PostgreSQL server for the session."""
-    with postgres_endpoint(tmp_path_factory.mktemp("pg")) as endpoint:
+    with postgres_endpoint(tmp_path_factory.mktemp("pg"), container_engine) as endpoint:
         yield endpoint
 
 
@@ -28,3 +52,18 @@ async def database(pg_endpoint: PostgresEndpoint) -> TestDatabase:
 def pki(tmp_path_factory: pytest.TempPathFactory) -> DevPki:
     """A CA and certificates for gateway, auth, roster and sharing."""
     return ensure_dev_pki(tmp_path_factory.mktemp("tls"))
+
+
+class _TerminalLines:
+    """A text sink that shows each line in pytest's output, past output capturing."""
+
+    def __init__(self, reporter: Any) -> None:
+        self._reporter = reporter
+
+    def write(self, text: str) -> int:
+        for line in text.splitlines():
+            self._reporter.write_line(line)
+        return len(text)
+
+    def flush(self) -> None:
+        pass

@@ -1,4 +1,4 @@
-"""A real PostgreSQL for the tests: testcontainers where a Docker engine answers, else pgserver.
+"""A real PostgreSQL for the tests: our own image where a Docker engine answers, else pgserver.
 
 Each test database is a fresh ``CREATE DATABASE`` provisioned exactly as production is (one
 owner and one runtime role per service, one schema each), so privilege mistakes fail here.
@@ -7,55 +7,68 @@ owner and one runtime role per service, one schema each), so privilege mistakes 
 from __future__ import annotations
 
 import contextlib
-import os
+import secrets
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from testcontainers.community.postgres import PostgresContainer
+from testcontainers.core.config import testcontainers_config
+
 from services.common.provision import ServiceRoles, ensure_database, provision
 from services.localstack.postgres import EmbeddedPostgres, PostgresEndpoint
+from tests.support.engine import TEST_LABELS, ContainerEngine, NoEngine
 
 ROLE_PASSWORD = "trackcc-test-role"
-
-
-def _docker_answers() -> bool:
-    if not os.environ.get("DOCKER_HOST") and not Path("/var/run/docker.sock").exists():
-        return False
-    import docker
-
-    try:
-        client = docker.from_env(timeout=3)
-    except Exception:  # noqa: BLE001 - any failure means: no engine, use pgserver
-        return False
-    try:
-        client.ping()
-    except Exception:  # noqa: BLE001
-        return False
-    finally:
-        client.close()
-    return True
+# A throwaway server: durability is not what the tests measure, speed is.
+MEMORY_DATA = "/run/trackcc-pgdata"  # not a folder of the image, whose mode a tmpfs would copy
+_FAST_UNSAFE = ("-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off")
 
 
 @contextlib.contextmanager
-def postgres_endpoint(work_dir: Path) -> Iterator[PostgresEndpoint]:
+def postgres_endpoint(
+    work_dir: Path, engine: ContainerEngine | NoEngine
+) -> Iterator[PostgresEndpoint]:
     """A running PostgreSQL server for the whole test session."""
-    if _docker_answers():
-        from testcontainers.postgres import PostgresContainer
-
-        with PostgresContainer("postgres:16-alpine", driver=None) as container:
-            yield PostgresEndpoint(
-                host=container.get_container_host_ip(),
-                port=int(container.get_exposed_port(5432)),
-                admin_user=container.username,
-                admin_password=container.password,
-            )
+    if isinstance(engine, ContainerEngine):
+        with _container(engine) as endpoint:
+            yield endpoint
         return
     embedded = EmbeddedPostgres(work_dir / "pgdata")
     try:
         yield embedded.endpoint
     finally:
         embedded.stop()
+
+
+@contextlib.contextmanager
+def _container(engine: ContainerEngine) -> Iterator[PostgresEndpoint]:
+    # No registry here, so testcontainers' reaper image cannot be pulled; the `with` below
+    # removes the container instead.
+    testcontainers_config.ryuk_disabled = True
+    container = (
+        PostgresContainer(
+            engine.images.postgres,
+            username="postgres",
+            password=secrets.token_urlsafe(18),
+            dbname="postgres",
+            driver=None,
+            docker_client_kw={"timeout": 60},
+        )
+        .with_command(list(_FAST_UNSAFE))
+        # The data lives in memory; initdb makes the sub-folder its own (the tmpfs is root's).
+        .with_env("PGDATA", f"{MEMORY_DATA}/pg")
+        .with_tmpfs_mount(MEMORY_DATA, "size=2g,mode=1777")
+        .with_kwargs(labels=TEST_LABELS)
+    )
+    with container:
+        yield PostgresEndpoint(
+            host=container.get_container_host_ip(),
+            port=int(container.get_exposed_port(5432)),
+            admin_user=container.username,
+            admin_password=container.password,
+        )
 
 
 @dataclass(frozen=True)
