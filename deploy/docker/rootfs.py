@@ -13,7 +13,7 @@ import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,7 +64,7 @@ PYTHON_BASE = BaseRecipe("trackcc-base", ("python3", "python3-venv", "python-is-
 POSTGRES_BASE = BaseRecipe("trackcc-postgres-base", ("postgresql-15",))
 
 
-def debian_mirror(environ: os._Environ[str] | dict[str, str] = os.environ) -> str:
+def debian_mirror(environ: Mapping[str, str] = os.environ) -> str:
     """The Debian archive to bootstrap from: $TRACKCC_DEBIAN_MIRROR, else the host's apt source."""
     configured = environ.get(MIRROR_ENV, "").strip()
     if configured:

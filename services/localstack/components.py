@@ -57,10 +57,18 @@ class Wiring:
     database: LocalDatabase
     service_ports: Mapping[str, Ports]
     smtp_port: int
+    # The local stack runs everything on loopback; tests/support/container_stack.py runs the
+    # same components as containers, each listening on all addresses of its own network
+    # namespace and reached by its name.
+    listen_host: str = LOOPBACK
+    smtp_host: str = LOOPBACK
+    service_hosts: Mapping[str, str] | None = None
 
     def target(self, service: str) -> str:
-        # "localhost" because the leaf certificates name localhost, not the address.
-        return f"localhost:{self.service_ports[service].grpc}"
+        # "localhost" because the leaf certificates name localhost (and each its own name),
+        # not the address.
+        host = (self.service_hosts or {}).get(service, "localhost")
+        return f"{host}:{self.service_ports[service].grpc}"
 
 
 def _inherited() -> dict[str, str]:
@@ -72,7 +80,7 @@ def _shared(wiring: Wiring) -> dict[str, str]:
         "TRACKCC_LOG_LEVEL": wiring.settings.log_level,
         "TRACKCC_JWT_JWKS_FILE": str(wiring.layout.jwks),
         "TRACKCC_PUBLIC_URL": wiring.settings.public_url,
-        "TRACKCC_SMTP_HOST": LOOPBACK,
+        "TRACKCC_SMTP_HOST": wiring.smtp_host,
         "TRACKCC_SMTP_PORT": str(wiring.smtp_port),
     }
     if wiring.settings.rate_limit_per_minute is not None:
@@ -82,15 +90,21 @@ def _shared(wiring: Wiring) -> dict[str, str]:
 
 def service_spec(service: str, wiring: Wiring) -> ChildSpec:
     """``python -m services.<service>``: migrates its schema at start, then serves mTLS gRPC."""
+    env = _inherited()
+    env.update(service_environment(service, wiring))
+    return ChildSpec(service, python_module(f"services.{service}"), env)
+
+
+def service_environment(service: str, wiring: Wiring) -> dict[str, str]:
+    """The variables that configure one service (its whole configuration)."""
     prefix = ENV_PREFIX[service]
     ports = wiring.service_ports[service]
     tls = wiring.pki.leaf(service)
-    env = _inherited()
-    env.update(_shared(wiring))
+    env = _shared(wiring)
     env.update(
         {
-            f"{prefix}_LISTEN": f"{LOOPBACK}:{ports.grpc}",
-            f"{prefix}_METRICS_LISTEN": f"{LOOPBACK}:{ports.metrics}",
+            f"{prefix}_LISTEN": f"{wiring.listen_host}:{ports.grpc}",
+            f"{prefix}_METRICS_LISTEN": f"{wiring.listen_host}:{ports.metrics}",
             f"{prefix}_TLS_CERT": str(tls.cert),
             f"{prefix}_TLS_KEY": str(tls.key),
             f"{prefix}_TLS_CA": str(tls.ca),
@@ -107,19 +121,25 @@ def service_spec(service: str, wiring: Wiring) -> ChildSpec:
         env[f"{prefix}_{callee.upper()}_TARGET"] = wiring.target(callee)
     if service == "auth":
         env["TRACKCC_AUTH_JWT_KEYS_DIR"] = str(wiring.layout.jwt_keys)
-    return ChildSpec(service, python_module(f"services.{service}"), env)
+    return env
 
 
 def gateway_spec(wiring: Wiring) -> ChildSpec:
     """``python -m services.gateway``: the public HTTPS port, an mTLS client of each service."""
+    env = _inherited()
+    env.update(gateway_environment(wiring))
+    return ChildSpec("gateway", python_module("services.gateway"), env)
+
+
+def gateway_environment(wiring: Wiring) -> dict[str, str]:
+    """The variables that configure the gateway (its whole configuration)."""
     prefix = "TRACKCC_GATEWAY"
     tls = wiring.pki.leaf("gateway")
-    env = _inherited()
-    env.update(_shared(wiring))
+    env = _shared(wiring)
     env.update(
         {
-            f"{prefix}_LISTEN": f"{LOOPBACK}:{wiring.settings.https_port}",
-            f"{prefix}_METRICS_LISTEN": f"{LOOPBACK}:{wiring.settings.metrics_port}",
+            f"{prefix}_LISTEN": f"{wiring.listen_host}:{wiring.settings.https_port}",
+            f"{prefix}_METRICS_LISTEN": f"{wiring.listen_host}:{wiring.settings.metrics_port}",
             f"{prefix}_HTTPS_CERT": str(tls.cert),
             f"{prefix}_HTTPS_KEY": str(tls.key),
             f"{prefix}_TLS_CERT": str(tls.cert),
@@ -130,4 +150,4 @@ def gateway_spec(wiring: Wiring) -> ChildSpec:
             f"{prefix}_SHARING_TARGET": wiring.target("sharing"),
         }
     )
-    return ChildSpec("gateway", python_module("services.gateway"), env)
+    return env

@@ -7,11 +7,13 @@ relayed anywhere.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import datetime as dt
 import logging
 import os
 import secrets
+import signal
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -91,3 +93,29 @@ async def start_smtp_sink(directory: Path, host: str = "127.0.0.1", port: int = 
     )
     bound_port = int(server.sockets[0].getsockname()[1])
     return RunningSink(server, host, bound_port)
+
+
+async def _serve(directory: Path, host: str, port: int) -> None:
+    sink = await start_smtp_sink(directory, host, port)
+    stopped = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stopped.set)
+    logger.info("SMTP sink on %s:%d, mail in %s", host, sink.port, directory)
+    await stopped.wait()
+    await sink.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m services.localstack.smtp_sink``: the sink alone, e.g. as a test container."""
+    parser = argparse.ArgumentParser(prog="python -m services.localstack.smtp_sink")
+    parser.add_argument("--dir", type=Path, required=True, help="where .eml files are written")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=2525)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    asyncio.run(_serve(args.dir, args.host, args.port))
+
+
+if __name__ == "__main__":
+    main()

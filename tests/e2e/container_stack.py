@@ -1,0 +1,233 @@
+"""The four images, PostgreSQL and the SMTP sink as containers on a private Docker network.
+
+This is the deployment of the Helm chart in miniature: every component runs from the image
+that SREs deploy, as its non-root user, on a read-only root filesystem, configured only by
+environment variables (the same ones ``make run`` passes, from
+``services.localstack.components``), talking mutual TLS by container name. Only the
+gateway's HTTPS port is published, on the host's loopback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import shutil
+import socket
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import docker.errors
+from docker.models.containers import Container
+from docker.models.networks import Network
+
+from services.common.devcerts import DevPki
+from services.localstack.components import (
+    SERVICES,
+    Ports,
+    Wiring,
+    gateway_environment,
+    service_environment,
+)
+from services.localstack.database import LocalDatabase
+from services.localstack.layout import DataLayout, prepare
+from services.localstack.settings import StackSettings
+from tests.e2e.stack import Response, https_request
+from tests.support.engine import TEST_LABELS, ContainerEngine
+from tests.support.postgres import MEMORY_DATA
+
+GRPC_PORTS = {"auth": 50051, "roster": 50052, "sharing": 50053}
+METRICS_PORT = 9464
+SMTP_PORT = 2525
+# Where the read-only mounts appear inside the containers.
+INSIDE = Path("/trackcc")
+READY_TIMEOUT_SECONDS = 180.0
+# The services' own shutdown grace (SHUTDOWN_GRACE_SECONDS) is 3 s; the engine's SIGKILL
+# comes this long after SIGTERM, as terminationGracePeriodSeconds in the chart.
+STOP_GRACE_SECONDS = 15
+# Every container: non-root (the image's user), read-only root, nothing more than it needs.
+_HARDENED: Mapping[str, Any] = {
+    "read_only": True,
+    "cap_drop": ["ALL"],
+    "security_opt": ["no-new-privileges"],
+    "tmpfs": {"/tmp": "size=64m,mode=1777"},
+    "labels": TEST_LABELS,
+}
+
+
+@dataclass
+class ContainerStack:
+    """The running containers, their network, and how a client reaches the gateway."""
+
+    engine: ContainerEngine
+    network: Network
+    data_dir: Path  # on the host: tls/ca.pem to trust, mail/ where the sink writes
+    https_port: int
+    containers: dict[str, Container] = field(default_factory=dict)
+
+    @property
+    def base_url(self) -> str:
+        return f"https://localhost:{self.https_port}"
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        token: str | None = None,
+    ) -> Response:
+        return https_request(self.base_url, self.data_dir / "tls" / "ca.pem", method, path,
+                             body, token)  # fmt: skip
+
+    def ready(self) -> bool:
+        with contextlib.suppress(OSError):
+            return self.request("GET", "/readyz")[0] == 200
+        return False
+
+    def aliases(self, name: str) -> list[str]:
+        return [name]
+
+    def logs(self) -> str:
+        parts = []
+        for name, container in self.containers.items():
+            with contextlib.suppress(docker.errors.APIError):
+                tail = container.logs(tail=15).decode(errors="replace")
+                parts.append(f"--- {name}\n{tail}")
+        return "\n".join(parts)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _readable_copy(source: Path, target: Path) -> Path:
+    # The services run as uid 10001; the host's files are root's and private. This copy, in a
+    # test's temporary folder, is what the cluster's Secret volume would be.
+    shutil.copytree(source, target)
+    target.chmod(0o755)
+    for path in target.rglob("*"):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    return target
+
+
+def _run(stack: ContainerStack, name: str, image: str, **options: Any) -> Container:
+    network = str(stack.network.name)
+    # The others find it by its short name, as a Service name in the cluster.
+    endpoint = stack.engine.client.api.create_endpoint_config(aliases=stack.aliases(name))
+    container: Container = stack.engine.client.containers.run(
+        image,
+        detach=True,
+        name=f"{network}-{name}",
+        network=network,
+        networking_config={network: endpoint},
+        **{**_HARDENED, **options},
+    )
+    stack.containers[name] = container
+    return container
+
+
+def _wait_for_postgres(container: Container, password: str) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        container.reload()
+        if container.status == "exited":
+            raise AssertionError("postgres exited:\n" + container.logs().decode(errors="replace"))
+        code, _ = container.exec_run(
+            ["psql", "-h", "127.0.0.1", "-U", "postgres", "-c", "select 1"],
+            environment={"PGPASSWORD": password},
+        )
+        if code == 0:
+            return
+        time.sleep(0.3)
+    raise AssertionError("postgres not ready in its container")
+
+
+@contextlib.contextmanager
+def running_container_stack(engine: ContainerEngine, work: Path) -> Iterator[ContainerStack]:
+    """Starts everything, waits until the gateway is ready, removes everything afterwards."""
+    layout = DataLayout(work / "data")
+    _, role_password = prepare(layout)
+    layout.mail.chmod(0o777)  # the sink writes as uid 10001
+    tls = _readable_copy(layout.tls, work / "mount" / "tls")
+    keys = _readable_copy(layout.keys, work / "mount" / "keys")
+    secrets_mounts = {
+        str(tls): {"bind": str(INSIDE / "tls"), "mode": "ro"},
+        str(keys): {"bind": str(INSIDE / "keys"), "mode": "ro"},
+    }
+    suffix = secrets.token_hex(4)
+    network = engine.client.networks.create(
+        f"trackcc-e2e-{suffix}", driver="bridge", labels=TEST_LABELS
+    )
+    stack = ContainerStack(engine, network, layout.root, _free_port())
+    images = engine.images.components
+    try:
+        admin_password = secrets.token_urlsafe(18)
+        postgres = _run(
+            stack,
+            "postgres",
+            engine.images.postgres,
+            environment={"POSTGRES_PASSWORD": admin_password, "PGDATA": f"{MEMORY_DATA}/pg"},
+            tmpfs={MEMORY_DATA: "size=1g,mode=1777", "/tmp": "size=16m,mode=1777"},
+            # The root is read-only: the socket goes to the tmpfs (clients use TCP anyway).
+            command=["-c", "fsync=off", "-c", "unix_socket_directories=/tmp"],
+        )
+        _run(
+            stack,
+            "smtp",
+            images["gateway"],
+            entrypoint=["python", "-m", "services.localstack.smtp_sink"],
+            command=["--dir", str(INSIDE / "mail"), "--host", "0.0.0.0", "--port", str(SMTP_PORT)],
+            volumes={str(layout.mail): {"bind": str(INSIDE / "mail"), "mode": "rw"}},
+        )
+        _wait_for_postgres(postgres, admin_password)
+        admin_url = f"postgresql://postgres:{admin_password}@postgres:5432/postgres"
+        # The chart's migration Job does this with the same command.
+        engine.client.containers.run(
+            images["gateway"],
+            entrypoint=["sh", "-c"],
+            command=[
+                'printf "%s\\n" "$ROLE_PASSWORD" | trackcc-admin provision '
+                '--admin-url "$ADMIN_URL" --role-password-stdin'
+            ],
+            environment={"ROLE_PASSWORD": role_password, "ADMIN_URL": admin_url},
+            network=network.name,
+            remove=True,
+            **_HARDENED,
+        )
+        wiring = Wiring(
+            StackSettings(stack.https_port, METRICS_PORT, INSIDE, None, None, "INFO"),
+            DataLayout(INSIDE),
+            DevPki(INSIDE / "tls"),
+            LocalDatabase(admin_url, role_password, None),
+            {name: Ports(GRPC_PORTS[name], METRICS_PORT) for name in SERVICES},
+            SMTP_PORT,
+            listen_host="0.0.0.0",
+            smtp_host="smtp",
+            service_hosts={name: name for name in SERVICES},
+        )
+        for name in SERVICES:
+            _run(stack, name, images[name], environment=service_environment(name, wiring),
+                 volumes=secrets_mounts)  # fmt: skip
+        _run(
+            stack,
+            "gateway",
+            images["gateway"],
+            environment=gateway_environment(wiring),
+            volumes=secrets_mounts,
+            ports={f"{stack.https_port}/tcp": ("127.0.0.1", stack.https_port)},
+        )
+        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+        while not stack.ready():
+            if time.monotonic() > deadline:
+                raise AssertionError("the container stack is not ready:\n" + stack.logs())
+            time.sleep(0.5)
+        yield stack
+    finally:
+        for container in stack.containers.values():
+            with contextlib.suppress(docker.errors.APIError):
+                container.remove(force=True)
+        network.remove()
