@@ -11,9 +11,10 @@ from deploy.docker.engine import connect
 
 
 def test_no_engine_at_the_socket_gives_the_reason(tmp_path: Path) -> None:
-    client, reason = connect({"DOCKER_HOST": f"unix://{tmp_path}/docker.sock"})
+    host = f"unix://{tmp_path}/docker.sock"
+    client, reason = connect({"DOCKER_HOST": host})
     assert client is None
-    assert reason == f"no Docker engine at unix://{tmp_path}/docker.sock (No such file or directory)"
+    assert reason == f"no Docker engine at {host} (No such file or directory)"
 
 
 def test_a_socket_that_is_not_an_engine_does_not_answer(tmp_path: Path) -> None:
