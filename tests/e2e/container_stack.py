@@ -34,7 +34,7 @@ from services.localstack.components import (
 from services.localstack.database import LocalDatabase
 from services.localstack.layout import DataLayout, prepare
 from services.localstack.settings import StackSettings
-from tests.e2e.stack import Response, https_request
+from tests.e2e.stack import HttpsClient
 from tests.support.engine import TEST_LABELS, ContainerEngine
 from tests.support.postgres import MEMORY_DATA
 
@@ -58,7 +58,7 @@ _HARDENED: Mapping[str, Any] = {
 
 
 @dataclass
-class ContainerStack:
+class ContainerStack(HttpsClient):
     """The running containers, their network, and how a client reaches the gateway."""
 
     engine: ContainerEngine
@@ -70,16 +70,6 @@ class ContainerStack:
     @property
     def base_url(self) -> str:
         return f"https://localhost:{self.https_port}"
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        body: dict[str, Any] | None = None,
-        token: str | None = None,
-    ) -> Response:
-        return https_request(self.base_url, self.data_dir / "tls" / "ca.pem", method, path,
-                             body, token)  # fmt: skip
 
     def ready(self) -> bool:
         with contextlib.suppress(OSError):

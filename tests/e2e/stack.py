@@ -36,33 +36,43 @@ STOP_TIMEOUT_SECONDS = 60.0
 Response = tuple[int, dict[str, str], bytes]
 
 
-def https_request(
-    base_url: str,
-    cafile: Path,
-    method: str,
-    path: str,
-    body: dict[str, Any] | None = None,
-    token: str | None = None,
-    *,
-    raw: bytes | None = None,
-    headers: Mapping[str, str] | None = None,
-) -> Response:
-    """One HTTPS call as a client makes it, trusting only ``cafile``."""
-    context = ssl.create_default_context(cafile=str(cafile))
-    sent = {"Accept": "application/json"}
-    data = raw
-    if body is not None:
-        data = json.dumps(body).encode()
-        sent["Content-Type"] = "application/json"
-    if token is not None:
-        sent["Authorization"] = f"Bearer {token}"
-    sent.update(headers or {})
-    request = urllib.request.Request(base_url + path, data=data, headers=sent, method=method)
-    try:
-        with urllib.request.urlopen(request, context=context, timeout=30) as response:
-            return response.status, dict(response.headers), response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), error.read()
+class HttpsClient:
+    """Calls a stack's gateway as a client does, trusting only the stack's own CA."""
+
+    data_dir: Path  # holds tls/ca.pem
+
+    @property
+    def base_url(self) -> str:
+        raise NotImplementedError
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        token: str | None = None,
+        *,
+        raw: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Response:
+        """One HTTPS call; ``body`` is sent as JSON, ``raw`` as is (with its own headers)."""
+        context = ssl.create_default_context(cafile=str(self.data_dir / "tls" / "ca.pem"))
+        sent = {"Accept": "application/json"}
+        data = raw
+        if body is not None:
+            data = json.dumps(body).encode()
+            sent["Content-Type"] = "application/json"
+        if token is not None:
+            sent["Authorization"] = f"Bearer {token}"
+        sent.update(headers or {})
+        request = urllib.request.Request(
+            self.base_url + path, data=data, headers=sent, method=method
+        )
+        try:
+            with urllib.request.urlopen(request, context=context, timeout=30) as response:
+                return response.status, dict(response.headers), response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, dict(error.headers), error.read()
 
 
 def free_port() -> int:
@@ -97,7 +107,7 @@ def stack_env(
 
 
 @dataclass
-class RunningStack:
+class RunningStack(HttpsClient):
     """One ``python -m services.localstack`` process and how to reach it."""
 
     process: subprocess.Popen[bytes]
@@ -116,22 +126,6 @@ class RunningStack:
         """The stack's ``run/ports.json``: gRPC and metrics ports of every process."""
         document: dict[str, Any] = json.loads((self.data_dir / "run" / "ports.json").read_text())
         return document
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        body: dict[str, Any] | None = None,
-        token: str | None = None,
-        *,
-        raw: bytes | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> Response:
-        """One HTTPS call; ``body`` is sent as JSON, ``raw`` as is (with its own headers)."""
-        return https_request(
-            self.base_url, self.data_dir / "tls" / "ca.pem", method, path, body, token,
-            raw=raw, headers=headers,
-        )  # fmt: skip
 
     def wait_until_ready(self) -> None:
         deadline = time.monotonic() + READY_TIMEOUT_SECONDS

@@ -11,7 +11,7 @@ import io
 import json
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -153,40 +153,36 @@ def test_every_process_runs_as_a_non_root_user_on_a_read_only_root(stack: Contai
         assert code != 0 and b"Read-only file system" in output, (name, output)
 
 
-def _ready(stack: ContainerStack) -> bool:
-    return stack.ready()
-
-
 def test_faults_of_one_container_show_and_heal(stack: ContainerStack) -> None:
     network = stack.network
     roster, sharing, auth = (stack.containers[n] for n in ("roster", "sharing", "auth"))
-    figures = []
 
-    containers.pause(roster)
-    gone = containers.wait_until(lambda: not _ready(stack), FAULT_TIMEOUT_SECONDS, "roster paused")
-    containers.unpause(roster)
-    back = containers.wait_until(lambda: _ready(stack), FAULT_TIMEOUT_SECONDS, "roster unpaused")
-    figures.append(f"pause roster: not ready after {gone:.1f} s, ready {back:.1f} s after unpause")
+    def kill_auth() -> None:
+        containers.kill(auth)
+        assert containers.exit_code(auth) == 137  # SIGKILL: no chance to clean up
 
-    containers.disconnect(sharing, network)
-    gone = containers.wait_until(lambda: not _ready(stack), FAULT_TIMEOUT_SECONDS, "partition")
-    containers.reconnect(sharing, network, stack.aliases("sharing"))
-    back = containers.wait_until(lambda: _ready(stack), FAULT_TIMEOUT_SECONDS, "partition healed")
-    figures.append(f"partition sharing: not ready after {gone:.1f} s, ready {back:.1f} s after")
-
-    containers.kill(auth)
-    assert containers.exit_code(auth) == 137  # SIGKILL: no chance to clean up
-    gone = containers.wait_until(lambda: not _ready(stack), FAULT_TIMEOUT_SECONDS, "auth killed")
-    containers.restart(auth)
-    back = containers.wait_until(lambda: _ready(stack), FAULT_TIMEOUT_SECONDS, "auth restarted")
-    figures.append(f"kill auth: not ready after {gone:.1f} s, ready {back:.1f} s after restart")
-
-    containers.stop(roster, STOP_GRACE_SECONDS)
-    gone = containers.wait_until(lambda: not _ready(stack), FAULT_TIMEOUT_SECONDS, "roster stop")
-    containers.restart(roster)
-    back = containers.wait_until(lambda: _ready(stack), FAULT_TIMEOUT_SECONDS, "roster restart")
-    figures.append(f"stop roster: not ready after {gone:.1f} s, ready {back:.1f} s after restart")
-    print("\n".join(["", *figures]))  # noqa: T201 - the figures are the point of the test
+    faults: list[tuple[str, Callable[[], None], Callable[[], None]]] = [
+        ("pause roster", lambda: containers.pause(roster), lambda: containers.unpause(roster)),
+        (
+            "partition sharing",
+            lambda: containers.disconnect(sharing, network),
+            lambda: containers.reconnect(sharing, network, stack.aliases("sharing")),
+        ),
+        ("kill auth", kill_auth, lambda: containers.restart(auth)),
+        (
+            "stop roster",
+            lambda: containers.stop(roster, STOP_GRACE_SECONDS),
+            lambda: containers.restart(roster),
+        ),
+    ]
+    figures = [""]
+    for what, fault, heal in faults:
+        fault()
+        gone = containers.wait_until(lambda: not stack.ready(), FAULT_TIMEOUT_SECONDS, what)
+        heal()
+        back = containers.wait_until(stack.ready, FAULT_TIMEOUT_SECONDS, f"{what} healed")
+        figures.append(f"{what}: not ready after {gone:.1f} s, ready again {back:.1f} s after")
+    print("\n".join(figures))  # noqa: T201 - the figures are the point of the test
 
     # Data written before the faults is still there, and the stack takes new writes.
     email = f"after-faults-{uuid.uuid4().hex[:8]}@example.com"
