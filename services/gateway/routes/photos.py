@@ -19,6 +19,7 @@ import grpc
 from aiohttp import web
 
 from services.gateway.errors import FieldError, ProblemError
+from services.gateway.json_text import clean_header
 from services.gateway.routes.representations import path_uuid
 from services.gateway.routes.roster_json import (
     PHOTO_SCHEMA,
@@ -127,8 +128,9 @@ async def download(call: Call, subject: pb.PhotoSubject) -> web.StreamResponse:
         pb.DownloadPhotoRequest(
             subject=subject,
             size=photo_size(request),
-            # Passed as the client wrote it; roster parses the list and weak tags.
-            if_none_match=request.headers.get("If-None-Match", ""),
+            # Passed as the client wrote it (as text protobuf can carry); roster parses the
+            # list and weak tags.
+            if_none_match=clean_header(request.headers.get("If-None-Match", ""), 4096),
         ),
         metadata=call.stream_metadata(),
         timeout=DOWNLOAD_TIMEOUT_SECONDS,

@@ -23,6 +23,7 @@ from services.gateway.authn import authenticate
 from services.gateway.clients import ServiceClients
 from services.gateway.config import GatewaySettings
 from services.gateway.errors import ProblemError, problem_from_rpc_error
+from services.gateway.json_text import clean_header
 from services.gateway.session_states import SessionStates
 from services.gateway.validation import Schema, read_json
 
@@ -69,8 +70,9 @@ class Call:
 
     @property
     def user_agent(self) -> str:
-        # Bounded: it is stored with the session and shown in the session list.
-        return self.request.headers.get("User-Agent", "")[:512]
+        # Bounded: it is stored with the session and shown in the session list. Bytes that
+        # are not UTF-8 must not reach protobuf or PostgreSQL.
+        return clean_header(self.request.headers.get("User-Agent", ""), 512)
 
 
 Handler = Callable[[Call], Awaitable[web.StreamResponse]]
