@@ -54,9 +54,7 @@ class GatewaySettings:
             jwks_file=env.file("TRACKCC_JWT_JWKS_FILE"),
             jwt_issuer=env.str("TRACKCC_JWT_ISSUER", "trackcc"),
             jwt_audience=env.str("TRACKCC_JWT_AUDIENCE", "trackcc-api"),
-            public_url=env.url("TRACKCC_PUBLIC_URL", ("https",), "https://localhost:8443").rstrip(
-                "/"
-            ),
+            public_url=env.public_url(),
             rate_limit_per_minute=env.int("TRACKCC_RATE_LIMIT_PER_MINUTE", 30, minimum=1),
             log_level=env.choice(
                 "TRACKCC_LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO"
