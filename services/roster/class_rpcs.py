@@ -87,6 +87,9 @@ class ClassRpcs(RpcBase):
         async with self._deps.pool.acquire() as connection:
             rows = await classes.page(connection, list(visible), after, size + 1)
         page = rows[:size]
+        await self._auth.log_reads(
+            user, [Ref(Kind.CLASS, row.id) for row in page if row.owner_id != user]
+        )
         return pb.ListClassesResponse(
             classes=[convert.class_message(row, visible[row.id]) for row in page],
             next_page_token=(

@@ -140,6 +140,9 @@ class StudentRpcs(RpcBase):
         async with self._deps.pool.acquire() as connection:
             rows = await students.page(connection, list(visible), after, size + 1)
         page = rows[:size]
+        await self._auth.log_reads(
+            user, [Ref(Kind.STUDENT, row.id) for row in page if row.owner_id != user]
+        )
         return pb.ListStudentsResponse(
             students=await self._students_out(user, page, visible),
             next_page_token=(
