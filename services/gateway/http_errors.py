@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 
 # The limits differ so that a LineTooLong (which carries its limit, not what it measured)
 # tells a long request line (414) from a long header (431).
-MAX_REQUEST_LINE_BYTES = 4096
+MAX_REQUEST_LINE_BYTES = 8192
 MAX_HEADER_FIELD_BYTES = 8190
 HANDLER_ARGS: dict[str, Any] = {
     "max_line_size": MAX_REQUEST_LINE_BYTES,

@@ -202,3 +202,20 @@ async def test_if_none_match_that_is_not_utf8_is_a_problem(
     assert answer.status == 404, answer.body
     assert answer.headers["content-type"].startswith("application/problem+json")
     assert answer.json()["code"] == "not_found"
+
+
+async def test_an_authorization_header_that_is_not_utf8_is_401(gateway: RunningGateway) -> None:
+    answer = await raw_request(
+        gateway, request_bytes("GET", "/v1/me", {"Authorization": b"Bearer \xff\xfe.x.y"})
+    )
+    assert answer.status == 401, answer.body
+    assert answer.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_a_password_may_hold_any_character_but_a_lone_surrogate(
+    gateway: RunningGateway,
+) -> None:
+    # API.md: passwords are any Unicode characters; only what cannot be encoded is refused.
+    body = {"email": "nobody-here@example.org", "password": "tab\there\u0001bell"}
+    async with gateway.http.post("/v1/sessions", json=body) as response:
+        assert response.status == 401, await response.text()
