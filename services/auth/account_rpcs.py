@@ -35,6 +35,18 @@ class AccountRpcs(SignInRpcs):
             updated = await accounts.update_profile(connection, account.id, changes, deps.clock())
         return account_message(updated or account)
 
+    async def SetAccountPhoto(
+        self, request: pb.SetAccountPhotoRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Account:
+        deps = self._deps
+        principal = self._principal(context)
+        async with deps.pool.acquire() as connection:
+            account = await self._session_account(connection, principal)
+            updated = await accounts.set_has_photo(
+                connection, account.id, request.has_photo, deps.clock()
+            )
+        return account_message(updated or account)
+
     async def ExportAccount(
         self, request: pb.ExportAccountRequest, context: grpc.aio.ServicerContext
     ) -> pb.AccountExport:

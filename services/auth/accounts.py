@@ -18,7 +18,9 @@ from services.common.db import DbConnection
 # A connection of its own or one acquired from the pool (what the servicer passes).
 
 # The columns an Account is built from; shared by every query that returns one.
-ACCOUNT_COLUMNS = "id, email, role, display_name, birth_date, gender, email_verified, created_at"
+ACCOUNT_COLUMNS = (
+    "id, email, role, display_name, birth_date, gender, email_verified, has_photo, created_at"
+)
 
 
 _PROFILE_COLUMNS = frozenset({"display_name", "birth_date", "gender"})
@@ -36,6 +38,7 @@ class Account:
     gender: str | None
     email_verified: bool
     created_at: dt.datetime
+    has_photo: bool = False
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,7 @@ def account_from_row(row: asyncpg.Record) -> Account:
         gender=row["gender"],
         email_verified=row["email_verified"],
         created_at=row["created_at"],
+        has_photo=row["has_photo"],
     )
 
 
@@ -210,5 +214,22 @@ async def update_profile(
         account_id,
         now,
         *changes.values(),
+    )
+    return None if row is None else account_from_row(row)
+
+
+async def set_has_photo(
+    connection: DbConnection, account_id: uuid.UUID, has_photo: bool, now: dt.datetime
+) -> Account | None:
+    """Records whether the account has a photo; None when there is no such account."""
+    row = await connection.fetchrow(
+        f"""
+        UPDATE accounts SET has_photo = $2, updated_at = $3
+        WHERE id = $1 AND deletion_requested_at IS NULL
+        RETURNING {ACCOUNT_COLUMNS}
+        """,
+        account_id,
+        has_photo,
+        now,
     )
     return None if row is None else account_from_row(row)

@@ -23,7 +23,6 @@ HASH_CONCURRENCY = "TRACKCC_AUTH_HASH_CONCURRENCY"
 SESSION_IDLE_DAYS = "TRACKCC_AUTH_SESSION_IDLE_DAYS"
 SESSION_MAX_DAYS = "TRACKCC_AUTH_SESSION_MAX_DAYS"
 EMAIL_HMAC_KEY = "TRACKCC_AUTH_EMAIL_HMAC_KEY"
-PUBLIC_URL = "TRACKCC_PUBLIC_URL"
 
 # API.md: access tokens live at most 15 minutes, so a revoked session's token dies soon.
 MAX_ACCESS_TOKEN_TTL_SECONDS = 900
@@ -79,7 +78,7 @@ class AuthSettings:
             session_idle=dt.timedelta(days=env.int(SESSION_IDLE_DAYS, 30, minimum=1, maximum=30)),
             session_max=dt.timedelta(days=env.int(SESSION_MAX_DAYS, 90, minimum=1, maximum=365)),
             email_hmac_key=_email_hmac_key(env, keys),
-            public_url=env.url(PUBLIC_URL, ("https", "http"), "https://localhost:8443").rstrip("/"),
+            public_url=env.public_url(),
             smtp=SmtpSettings.from_env(env),
             outbox_enabled=env.bool("TRACKCC_AUTH_OUTBOX_ENABLED", True),
             outbox_poll_seconds=env.float("TRACKCC_AUTH_OUTBOX_POLL_SECONDS", 2.0, minimum=0.05),

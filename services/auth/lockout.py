@@ -2,7 +2,11 @@
 
 Every count changes in one guarded UPDATE (``WHERE locked_at IS NULL``) that increments and
 sets ``locked_at`` together, so parallel attempts queue on the row lock and exactly one of
-them sees the tenth failure; the rest find the row locked and change nothing. A success
+them sees the tenth failure; the rest find the row locked and change nothing. The tenth
+failure is still a failed sign-in (API.md): it answers ``invalid_credentials`` like the
+nine before it, and only attempts that find the lock already there answer
+``account_locked`` (:attr:`Failure.refused_as_locked`). Fifty parallel wrong attempts thus
+give exactly ten 401s and forty 423s. A success
 resets the count with an equally guarded UPDATE, so a right password read just before the
 lock cannot slip through after it. A password reset does not unlock.
 
@@ -38,10 +42,15 @@ LOCKED_MESSAGE: Final = (
 class Failure:
     """The state after one counted failure."""
 
-    # The account (or unknown email) is locked now: answer account_locked.
+    # The account (or unknown email) is locked now.
     locked: bool
     # This very failure locked it: send the one notice mail.
     just_locked: bool
+
+    @property
+    def refused_as_locked(self) -> bool:
+        """Whether to answer account_locked: the lock was there before this attempt."""
+        return self.locked and not self.just_locked
 
 
 def email_hmac(key: bytes, email: str) -> bytes:

@@ -24,8 +24,7 @@ def account_message(account: Account) -> pb.Account:
         email=account.email,
         role=role_enum(account.role),
         email_verified=account.email_verified,
-        # Photos are not stored yet; the photo issue sets this.
-        has_photo=False,
+        has_photo=account.has_photo,
         create_time=timestamp(account.created_at),
     )
     # Optional fields stay unset (not empty) when unknown, as the proto documents.

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 from typing import Final
 
 from services.common.errors import InvalidArgument
+from services.common.page_tokens import bad_page_token
 
 DEFAULT_PAGE_SIZE: Final = 50
 MAX_PAGE_SIZE: Final = 200
@@ -32,14 +34,12 @@ def decode(token: str, count: int) -> list[str] | None:
         return None
     try:
         parts = json.loads(base64.urlsafe_b64decode(token.encode()))
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, binascii.Error):
         parts = None
     if (
         not isinstance(parts, list)
         or len(parts) != count
         or not all(isinstance(part, str) for part in parts)
     ):
-        raise InvalidArgument(
-            "page_token is not valid", field_violations=[("page_token", "is not valid")]
-        )
+        raise bad_page_token()
     return parts

@@ -13,6 +13,7 @@ from services.auth import pagination, refresh, sessions
 from services.auth.messages import timestamp
 from services.auth.signin import SignInRpcs
 from services.common.errors import InvalidArgument, NotFound, PermissionDenied, Unauthenticated
+from services.common.page_tokens import bad_page_token
 from services.common.tls import peer_common_name
 from trackcc.auth.v1 import auth_service_pb2 as pb
 
@@ -56,7 +57,7 @@ class SessionRpcs(SignInRpcs):
             try:
                 after = (dt.datetime.fromisoformat(position[0]), uuid.UUID(position[1]))
             except ValueError:
-                raise InvalidArgument("page_token is not valid") from None
+                raise bad_page_token() from None
         async with deps.pool.acquire() as connection:
             account = await self._session_account(connection, principal)
             rows = await sessions.list_active(

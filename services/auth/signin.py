@@ -62,7 +62,7 @@ class SignInRpcs(RpcBase):
                 )
             if failure.just_locked:
                 deps.metrics.lockout()
-            self._refuse("locked" if failure.locked else "invalid_credentials")
+            self._refuse("locked" if failure.refused_as_locked else "invalid_credentials")
         if not await deps.hashing.verify(credentials.password_hash, password):
             locked = await self._count_failure(credentials)
             self._refuse("locked" if locked else "invalid_credentials")
@@ -117,7 +117,11 @@ class SignInRpcs(RpcBase):
         )
 
     async def _count_failure(self, credentials: Credentials) -> bool:
-        """Counts a wrong password; on the locking failure, mails the notice. True: locked."""
+        """Counts a wrong password; on the locking failure, mails the notice.
+
+        True: answer account_locked (the lock came before this attempt; the failure that
+        locks answers invalid_credentials).
+        """
         deps = self._deps
         now = deps.clock()
         async with deps.pool.acquire() as connection, connection.transaction():
@@ -130,7 +134,7 @@ class SignInRpcs(RpcBase):
             deps.metrics.lockout()
             deps.wake_outbox()
             logger.warning("account locked", extra={"account_id": str(credentials.account_id)})
-        return failure.locked
+        return failure.refused_as_locked
 
     async def _confirm_password(self, account_id: uuid.UUID, password: str) -> Credentials:
         """The caller's credentials once ``password`` is proven right.

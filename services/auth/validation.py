@@ -8,18 +8,13 @@ from dataclasses import dataclass
 from typing import Final
 
 from services.auth.roles import SIGNUP_ROLES, role_text
+from services.common import emails
 from services.common.errors import InvalidArgument
 from trackcc.auth.v1 import auth_service_pb2 as pb
 
-MAX_EMAIL_LENGTH: Final = 254
-MAX_LOCAL_PART_LENGTH: Final = 64
 MAX_DISPLAY_NAME_LENGTH: Final = 100
 MAX_GENDER_LENGTH: Final = 50
 
-# Deliberately simple: one @, something before it, a dotted domain after it, no spaces or
-# control characters. Whether the address works is proven by the verification mail, not
-# by a regular expression.
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -35,21 +30,13 @@ class SignupFields:
 
 
 def normalize_email(raw: str) -> str:
-    """Trimmed and lower-cased, the form stored and looked up."""
-    return raw.strip().lower()
+    """The form stored and looked up (services/common/emails.py holds the rule)."""
+    return emails.lookup_form(raw)
 
 
 def email_problem(email: str) -> str | None:
-    """Why a normalized email is not acceptable, or None."""
-    if not email:
-        return "is required"
-    if len(email) > MAX_EMAIL_LENGTH:
-        return f"must be at most {MAX_EMAIL_LENGTH} characters"
-    if not _EMAIL.match(email) or _has_control(email):
-        return "is not a valid email address"
-    if len(email.partition("@")[0]) > MAX_LOCAL_PART_LENGTH:
-        return f"must have at most {MAX_LOCAL_PART_LENGTH} characters before the @"
-    return None
+    """Why an email is not acceptable, or None."""
+    return emails.email_problem(email)
 
 
 def validate_signup(request: pb.CreateAccountRequest, today: dt.date) -> SignupFields:

@@ -130,6 +130,12 @@ class Env:
             raise ConfigError(name, f"must be one of {', '.join(choices)}, got {raw!r}")
         return raw
 
+    def public_url(self) -> builtins.str:
+        """``TRACKCC_PUBLIC_URL``: the https origin that every link in a mail and every
+        ``photo_url`` is built from (never a request's Host). The same rule in every service:
+        a plain-http link would send tokens in the clear."""
+        return self.url("TRACKCC_PUBLIC_URL", ("https",), "https://localhost:8443").rstrip("/")
+
     def url(
         self,
         name: builtins.str,

@@ -11,7 +11,8 @@ Each service that mails has one table in its schema, created by its own migratio
         attempts integer NOT NULL DEFAULT 0,
         next_attempt_at timestamptz NOT NULL DEFAULT now(),
         sent_at timestamptz,
-        last_error text
+        last_error text,
+        failed_at timestamptz       -- added by a later migration in each schema
     );
     CREATE INDEX mail_outbox_due ON mail_outbox (next_attempt_at) WHERE sent_at IS NULL;
 
@@ -20,6 +21,12 @@ its cause committed. :class:`OutboxWorker` claims due rows with ``FOR UPDATE SKI
 (several replicas never send one row twice at once), sends them over SMTP and retries failures
 with capped exponential backoff: a mail server that is down delays mail but loses none.
 Bodies carry single-use links, so a sent row's body is erased and old sent rows are pruned.
+
+One undeliverable mail never fails a pass nor retries forever: a message that cannot be
+built (an address no header can hold), a permanent SMTP refusal (5xx), or a mail still
+failing after ``RetryPolicy.max_attempts`` is marked failed (``failed_at``), counted in
+``trackcc_mail_outbox_failed_total{reason}``, logged without its address, and its body, which
+holds a live token, is erased. Each mail is handled on its own, so the others go on.
 """
 
 from __future__ import annotations
@@ -36,7 +43,7 @@ from email.utils import make_msgid, parseaddr
 
 import aiosmtplib
 import asyncpg
-from prometheus_client import CollectorRegistry, Gauge
+from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from services.common.config import ConfigError, Env
 from services.common.db import DbConnection
@@ -119,14 +126,30 @@ class RetryPolicy:
     cap: timedelta = timedelta(hours=1)
     # A claimed row whose sender died becomes due again after this long.
     lease: timedelta = timedelta(minutes=2)
-    # Sent rows (recipient and subject only, bodies are erased) are kept this long.
+    # Sent and failed rows (recipient and subject only, bodies are erased) are kept this long.
     keep_sent: timedelta = timedelta(days=1)
+    # After this many failed attempts (about a day with the defaults) a mail is given up.
+    max_attempts: int = 30
 
     def delay(self, attempts: int) -> timedelta:
         """How long to wait after the ``attempts``-th failure."""
         exponent = min(max(attempts - 1, 0), 20)
         delay: timedelta = min(self.base * (2**exponent), self.cap)
         return delay
+
+
+@dataclass(frozen=True)
+class Permanent:
+    """A failure that no retry can fix; ``reason`` is a bounded metric label."""
+
+    reason: str
+    error: str
+
+
+# Failure reasons, the metric's only label values.
+UNBUILDABLE = "invalid_message"
+REFUSED = "refused"
+GAVE_UP = "gave_up"
 
 
 @dataclass(frozen=True)
@@ -171,6 +194,12 @@ class OutboxWorker:
             "Mails in the outbox that are not sent yet.",
             registry=registry,
         )
+        self.failed = Counter(
+            "trackcc_mail_outbox_failed",
+            "Mails given up as undeliverable, by reason.",
+            ["reason"],
+            registry=registry,
+        )
 
     def start(self) -> None:
         """Starts delivering in the background until :meth:`aclose`."""
@@ -211,39 +240,67 @@ class OutboxWorker:
             claimed = await self._claim(connection, now)
         sent = 0
         for mail in claimed:
-            error = await self._send(mail)
+            outcome = await self._send(mail)
+            if isinstance(outcome, str) and mail.attempts >= self._retry.max_attempts:
+                outcome = Permanent(GAVE_UP, outcome)
             async with self._pool.acquire() as connection:
-                if error is None:
+                if outcome is None:
                     sent += 1
-                    await connection.execute(
-                        f"UPDATE {self._table} SET sent_at = $2, body = '', last_error = NULL"
-                        " WHERE id = $1",
-                        mail.id,
-                        self._clock(),
-                    )
+                    await self._mark_sent(connection, mail)
+                elif isinstance(outcome, Permanent):
+                    await self._mark_failed(connection, mail, outcome)
                 else:
-                    retry_at = self._clock() + self._retry.delay(mail.attempts)
-                    await connection.execute(
-                        f"UPDATE {self._table} SET next_attempt_at = $2, last_error = $3"
-                        " WHERE id = $1",
-                        mail.id,
-                        retry_at,
-                        error,
-                    )
-                    logger.warning(
-                        "mail delivery failed, will retry",
-                        extra={"mail_id": mail.id, "attempts": mail.attempts, "error": error},
-                    )
+                    await self._retry_later(connection, mail, outcome)
         async with self._pool.acquire() as connection:
             await connection.execute(
-                f"DELETE FROM {self._table} WHERE sent_at IS NOT NULL AND sent_at < $1",
+                f"DELETE FROM {self._table} WHERE sent_at IS NOT NULL AND sent_at < $1"
+                " OR failed_at IS NOT NULL AND failed_at < $1",
                 now - self._retry.keep_sent,
             )
             pending = await connection.fetchval(
-                f"SELECT count(*) FROM {self._table} WHERE sent_at IS NULL"
+                f"SELECT count(*) FROM {self._table} WHERE sent_at IS NULL AND failed_at IS NULL"
             )
         self.pending.set(pending)
         return sent
+
+    async def _mark_sent(self, connection: DbConnection, mail: _Claimed) -> None:
+        await connection.execute(
+            f"UPDATE {self._table} SET sent_at = $2, body = '', last_error = NULL WHERE id = $1",
+            mail.id,
+            self._clock(),
+        )
+
+    async def _mark_failed(self, connection: DbConnection, mail: _Claimed, why: Permanent) -> None:
+        # The body holds a live token: erased, like a sent one's.
+        await connection.execute(
+            f"UPDATE {self._table} SET failed_at = $2, body = '', last_error = $3 WHERE id = $1",
+            mail.id,
+            self._clock(),
+            why.error,
+        )
+        self.failed.labels(why.reason).inc()
+        logger.warning(
+            "mail undeliverable, given up",
+            extra={
+                "mail_id": mail.id,
+                "attempts": mail.attempts,
+                "reason": why.reason,
+                "error": why.error,
+            },
+        )
+
+    async def _retry_later(self, connection: DbConnection, mail: _Claimed, error: str) -> None:
+        retry_at = self._clock() + self._retry.delay(mail.attempts)
+        await connection.execute(
+            f"UPDATE {self._table} SET next_attempt_at = $2, last_error = $3 WHERE id = $1",
+            mail.id,
+            retry_at,
+            error,
+        )
+        logger.warning(
+            "mail delivery failed, will retry",
+            extra={"mail_id": mail.id, "attempts": mail.attempts, "error": error},
+        )
 
     async def _claim(self, connection: DbConnection, now: datetime) -> list[_Claimed]:
         # Claiming pushes next_attempt_at out by the lease and commits at once, so no
@@ -255,7 +312,7 @@ class OutboxWorker:
                SET attempts = o.attempts + 1, next_attempt_at = $2
              WHERE o.id IN (
                    SELECT id FROM {self._table}
-                    WHERE sent_at IS NULL AND next_attempt_at <= $1
+                    WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $1
                     ORDER BY next_attempt_at, id
                     LIMIT $3
                     FOR UPDATE SKIP LOCKED)
@@ -267,14 +324,28 @@ class OutboxWorker:
         )
         return [_Claimed(**dict(row)) for row in rows]
 
-    async def _send(self, mail: _Claimed) -> str | None:
-        """None when the server took the mail, else a short error naming no address."""
+    def _message(self, mail: _Claimed) -> EmailMessage:
         message = EmailMessage()
         message["From"] = self.smtp.mail_from
         message["To"] = mail.recipient
+        # One plain address, read back as written: a display name, a list or a comment would
+        # send the mail elsewhere, or nowhere (services/common/emails.py keeps such
+        # addresses out; rows from before it may hold one).
+        parsed = message["To"].addresses
+        if len(parsed) != 1 or parsed[0].addr_spec != mail.recipient:
+            raise ValueError("the recipient is not one plain address")
         message["Subject"] = mail.subject
         message["Message-ID"] = make_msgid(domain="trackcc")
         message.set_content(mail.body)
+        return message
+
+    async def _send(self, mail: _Claimed) -> str | Permanent | None:
+        """None when the server took the mail; else why not (naming no address): a text
+        for a failure worth retrying, :class:`Permanent` for one that is not."""
+        try:
+            message = self._message(mail)
+        except Exception as error:  # noqa: BLE001 - any header the email package refuses
+            return Permanent(UNBUILDABLE, type(error).__name__)
         try:
             await aiosmtplib.send(
                 message,
@@ -286,9 +357,20 @@ class OutboxWorker:
                 start_tls=self.smtp.start_tls,
                 tls_context=self.smtp_tls_context,
             )
+        except aiosmtplib.SMTPRecipientsRefused as error:
+            codes = sorted({refused.code for refused in error.recipients})
+            text = f"{type(error).__name__}: {','.join(map(str, codes))}"
+            return Permanent(REFUSED, text) if codes and min(codes) >= 500 else text
         except aiosmtplib.SMTPResponseException as error:
             # The SMTP code says enough; the server's text may quote the recipient.
-            return f"{type(error).__name__}: {error.code}"
-        except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
+            text = f"{type(error).__name__}: {error.code}"
+            # 5xx is the server's "never": a refused recipient or message (RFC 5321).
+            refused = error.code >= 500 and not isinstance(error, _OUR_SETUP_ERRORS)
+            return Permanent(REFUSED, text) if refused else text
+        except Exception as error:  # noqa: BLE001 - retried, and given up after max_attempts
             return type(error).__name__
         return None
+
+
+# Our own server refusing our login or sender is our setup, not the mail: retry those.
+_OUR_SETUP_ERRORS = (aiosmtplib.SMTPAuthenticationError, aiosmtplib.SMTPSenderRefused)

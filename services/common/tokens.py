@@ -214,7 +214,9 @@ def bearer_token(authorization: str | None) -> str | None:
     if not authorization:
         return None
     scheme, _, token = authorization.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    # A JWT is ASCII; anything else (header bytes that were not UTF-8 arrive as lone
+    # surrogates) is no token, and must not reach a decoder or gRPC metadata.
+    if scheme.lower() != "bearer" or not token.strip() or not token.isascii():
         return None
     return token.strip()
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.common.config import Env
+from services.common.config import ConfigError, Env
 from services.common.tls import TlsFiles
+from services.gateway.client_address import IpNetwork, parse_networks
 
 PREFIX = "TRACKCC_GATEWAY"
 # API.md: a signed-out or revoked session's access token stops working within 60 s.
@@ -36,6 +37,8 @@ class GatewaySettings:
     # How long auth's "this session is active" answer is trusted; the contract allows a
     # revoked session's token to work for at most 60 s, so that is the ceiling.
     session_cache_seconds: int = 30
+    # Peers whose Forwarded / X-Forwarded-For is believed (client_address.py); none by default.
+    trusted_proxies: tuple[IpNetwork, ...] = ()
 
     @classmethod
     def from_env(cls, env: Env) -> GatewaySettings:
@@ -54,9 +57,7 @@ class GatewaySettings:
             jwks_file=env.file("TRACKCC_JWT_JWKS_FILE"),
             jwt_issuer=env.str("TRACKCC_JWT_ISSUER", "trackcc"),
             jwt_audience=env.str("TRACKCC_JWT_AUDIENCE", "trackcc-api"),
-            public_url=env.url("TRACKCC_PUBLIC_URL", ("https",), "https://localhost:8443").rstrip(
-                "/"
-            ),
+            public_url=env.public_url(),
             rate_limit_per_minute=env.int("TRACKCC_RATE_LIMIT_PER_MINUTE", 30, minimum=1),
             log_level=env.choice(
                 "TRACKCC_LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO"
@@ -64,7 +65,16 @@ class GatewaySettings:
             session_cache_seconds=env.int(
                 f"{PREFIX}_SESSION_CACHE_SECONDS", 30, minimum=0, maximum=MAX_SESSION_CACHE_SECONDS
             ),
+            trusted_proxies=_networks(env, f"{PREFIX}_TRUSTED_PROXIES"),
         )
+
+
+def _networks(env: Env, name: str) -> tuple[IpNetwork, ...]:
+    try:
+        return parse_networks(env.optional_str(name) or "")
+    except ValueError as error:
+        message = f"must be comma-separated IP addresses or CIDR ranges: {error}"
+        raise ConfigError(name, message) from None
 
 
 def _target(env: Env, name: str, default: str) -> str:

@@ -127,24 +127,41 @@ def make_observe_middleware(registry: CollectorRegistry) -> Middleware:
     return observe_middleware
 
 
-def _allowed_methods(request: web.Request) -> str:
-    match_info = request.match_info
-    exception = match_info.http_exception if isinstance(match_info, MatchInfoError) else None
-    if isinstance(exception, web.HTTPMethodNotAllowed):
-        return ", ".join(sorted(exception.allowed_methods))
-    resource = None if isinstance(match_info, MatchInfoError) else match_info.route.resource
-    if resource is None:
+async def _allowed_methods(request: web.Request) -> str:
+    """The methods of the route that owns this path, for ``Allow``.
+
+    aiohttp's 405 lists the methods of every resource whose pattern matches the path, so
+    ``/v1/invitations/accept`` (POST) also advertised ``/v1/invitations/{id}``'s DELETE. The
+    route that owns a path is the one written for it: a literal path over a pattern, and
+    otherwise the first pattern in the router's order.
+    """
+    by_pattern: dict[str, set[str]] = {}
+    literal: str | None = None
+    for resource in request.app.router.resources():
+        match, allowed = await resource.resolve(request)
+        methods = {route.method for route in resource} if match is not None else set(allowed)
+        if not methods:
+            continue
+        # One path can span several resources (one per add_route), so methods are gathered
+        # by pattern.
+        by_pattern.setdefault(resource.canonical, set()).update(methods)
+        if literal is None and isinstance(resource, web.PlainResource):
+            literal = resource.canonical
+    if not by_pattern:
         return ""
-    return ", ".join(sorted({route.method for route in resource}))
+    owner = literal if literal is not None else next(iter(by_pattern))
+    return ", ".join(sorted(by_pattern[owner]))
 
 
-def _problem_from_http_exception(request: web.Request, error: web.HTTPException) -> ProblemError:
+async def _problem_from_http_exception(
+    request: web.Request, error: web.HTTPException
+) -> ProblemError:
     code = _CODES_BY_STATUS.get(error.status)
     if code is None:
         code = HTTPStatus(error.status).phrase.lower().replace(" ", "_").replace("-", "_")
     headers: dict[str, str] = {}
     if error.status == 405:
-        headers["Allow"] = _allowed_methods(request)
+        headers["Allow"] = await _allowed_methods(request)
     return ProblemError(error.status, code, headers=headers)
 
 
@@ -153,7 +170,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     """Turns every failure into problem+json; never a traceback or HTML."""
     if request.method in REFUSED_METHODS:
         return problem_response(
-            ProblemError(405, "method_not_allowed", headers={"Allow": _allowed_methods(request)})
+            ProblemError(
+                405, "method_not_allowed", headers={"Allow": await _allowed_methods(request)}
+            )
         )
     try:
         return await handler(request)
@@ -162,7 +181,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except web.HTTPException as error:
         if error.status < 400:
             raise
-        return problem_response(_problem_from_http_exception(request, error))
+        return problem_response(await _problem_from_http_exception(request, error))
     except grpc.aio.AioRpcError as error:
         return problem_response(problem_from_rpc_error(error))
     except asyncio.CancelledError:

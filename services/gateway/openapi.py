@@ -55,6 +55,9 @@ def _operation(spec: RouteSpec) -> dict[str, Any]:
         statuses.update({400, 413, 415, 422})
     if spec.raw_body_types:
         statuses.update({413, 415, 422})
+    if any(param.get("name") == "page_token" for param in spec.parameters):
+        # A token the list did not issue: 400 invalid_page_token on every list.
+        statuses.add(400)
     for status, description in spec.other_responses.items():
         responses[str(status)] = {"description": description}
     for status in sorted(statuses):

@@ -10,6 +10,7 @@ from aiohttp import web
 from services.common.metrics_http import start_metrics_server
 from services.gateway.appkeys import REGISTRY
 from services.gateway.config import GatewaySettings
+from services.gateway.http_errors import HANDLER_ARGS, ProblemAppRunner
 
 # In-flight requests get this long to finish on SIGTERM.
 SHUTDOWN_TIMEOUT_SECONDS = 10.0
@@ -41,8 +42,12 @@ class RunningGateway:
 
 async def start_gateway(app: web.Application, settings: GatewaySettings) -> RunningGateway:
     """Serves ``app`` on the HTTPS port only: plain HTTP fails the TLS handshake there."""
-    runner = web.AppRunner(
-        app, access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_TIMEOUT_SECONDS
+    runner = ProblemAppRunner(
+        app,
+        access_log=None,
+        handle_signals=False,
+        shutdown_timeout=SHUTDOWN_TIMEOUT_SECONDS,
+        **HANDLER_ARGS,
     )
     await runner.setup()
     try:

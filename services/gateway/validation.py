@@ -9,6 +9,7 @@ long) is never echoed back.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any, cast
 
@@ -16,12 +17,14 @@ from aiohttp import web
 from jsonschema import Draft202012Validator, ValidationError
 
 from services.gateway.errors import FieldError, ProblemError
+from services.gateway.json_text import check_json_text, too_deep
 
 JSON_CONTENT_TYPE = "application/json"
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 MAX_PAGE_TOKEN_LENGTH = 1024
 _READ_CHUNK = 64 * 1024
+_PAGE_SIZE = re.compile(r"[0-9]{1,4}")
 
 Schema = Mapping[str, Any]
 
@@ -58,12 +61,16 @@ def parse_json(body: bytes) -> Any:
         return json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
     except (UnicodeDecodeError, ValueError):
         raise ProblemError(400, "malformed_json") from None
+    except RecursionError:
+        raise too_deep() from None
 
 
 async def read_json(request: web.Request, schema: Schema, max_bytes: int) -> dict[str, Any]:
     """Content type, size, syntax and schema checks, in that order; the validated object."""
     check_json_content_type(request)
     value = parse_json(await read_body(request, max_bytes))
+    # Before the schema: the validator recurses too, and its messages name the fields.
+    check_json_text(value, schema)
     validate(value, schema)
     assert isinstance(value, dict)  # every request schema is an object schema
     return value
@@ -151,7 +158,9 @@ def page_params(request: web.Request) -> tuple[int, str]:
     raw_size = request.query.get("page_size")
     size = DEFAULT_PAGE_SIZE
     if raw_size is not None:
-        if raw_size.isdigit() and 1 <= int(raw_size) <= MAX_PAGE_SIZE:
+        # ASCII digits only, and few of them: str.isdigit() also takes "²", which int()
+        # refuses, and int() refuses more than 4,300 digits.
+        if _PAGE_SIZE.fullmatch(raw_size) and 1 <= int(raw_size) <= MAX_PAGE_SIZE:
             size = int(raw_size)
         else:
             errors.append(FieldError("page_size", f"must be an integer from 1 to {MAX_PAGE_SIZE}"))

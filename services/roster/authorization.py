@@ -192,6 +192,16 @@ class Authorizer:
         refs = [Ref(kind, i) for i in ids]
         return set(readable(refs, await self.ask(user_id, [Ask(r, log_use=False) for r in refs])))
 
+    async def log_reads(self, user_id: uuid.UUID, refs: Sequence[Ref]) -> None:
+        """Logs the reads of records a list returns to someone other than their owner.
+
+        API.md: every read by a non-owner appears in the owner's access log, lists too. The
+        checks go in one batch (sharing logs each allowed one, coalesced per hour, and logs
+        nothing for the owner); their answers are not needed, the list already decided.
+        """
+        if refs:
+            await self.ask(user_id, [Ask(ref) for ref in refs])
+
     async def ask(self, user_id: uuid.UUID, asks: Sequence[Ask]) -> list[pb.CheckResponse]:
         """Sharing's answers, in order, in one round trip shared with concurrent requests."""
         checks = [

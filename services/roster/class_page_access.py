@@ -6,9 +6,10 @@ check alone decides NOT_FOUND or PERMISSION_DENIED, so nothing read is returned 
 allows, and an unseen class answers exactly like a missing one.
 
 Which checks may go along depends on the caller's access to the class, which only the answer
-tells. Student checks log each allowed view in the owner's access log, which a class viewer's
-list has always done and an editor's never: so they go along only for a caller whose last
-class check in this process answered viewer. Every decision is made on this request's own
+tells. Student checks log each allowed view in the owner's access log (API.md: every read by
+a non-owner appears there, lists included): they go along with the class check for a caller
+whose last class check in this process answered viewer, and an editor's page logs its views
+in a second batch once its class check answered editor. Every decision is made on this request's own
 answers; a wrong guess costs a second round trip, or (when a viewer became an editor since)
 views logged that an editor's list would not log.
 """
@@ -110,6 +111,9 @@ async def class_page_access(
         access = {row.id: found.get(row.id, pb.ACCESS_VIEWER) for row in page}
     else:
         access = {row.id: class_access for row in page}
+        if class_access == pb.ACCESS_EDITOR:
+            # An editor is not the owner: its list reads are logged like a viewer's.
+            await auth.log_reads(user, student_refs)
 
     wanted = convert.class_ids_to_filter(page, access)
     if not wanted:

@@ -15,6 +15,8 @@ from services.roster.rpc_base import RpcBase
 from trackcc.roster.v1 import roster_service_pb2 as pb
 
 _SCOPE = "classes"
+# The operation an Idempotency-Key is bound to (services/common/idempotency.py).
+CREATE_CLASS = idempotency.operation_name(pb.DESCRIPTOR, "RosterService", "CreateClass")
 
 
 def class_not_found() -> NotFound:
@@ -45,11 +47,7 @@ class ClassRpcs(RpcBase):
                 replay = None
                 if request_id:
                     replay = await idempotency.claim(
-                        connection,
-                        user,
-                        request_id,
-                        idempotency.request_hash(request.SerializeToString(deterministic=True)),
-                        self._deps.clock(),
+                        connection, user, request_id, CREATE_CLASS, request, self._deps.clock()
                     )
                 if replay is None:
                     row = await classes.insert(connection, class_id, user, name, term)
@@ -89,6 +87,9 @@ class ClassRpcs(RpcBase):
         async with self._deps.pool.acquire() as connection:
             rows = await classes.page(connection, list(visible), after, size + 1)
         page = rows[:size]
+        await self._auth.log_reads(
+            user, [Ref(Kind.CLASS, row.id) for row in page if row.owner_id != user]
+        )
         return pb.ListClassesResponse(
             classes=[convert.class_message(row, visible[row.id]) for row in page],
             next_page_token=(

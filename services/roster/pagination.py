@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from services.common.errors import InvalidArgument
+from services.common.page_tokens import bad_page_token
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
@@ -49,8 +50,4 @@ def decode(token: str, scope: str) -> Cursor | None:
             raise ValueError("not ours")
         return Cursor(datetime.fromisoformat(keys[1]), uuid.UUID(keys[2]))
     except (ValueError, TypeError, binascii.Error):
-        raise InvalidArgument(
-            "page_token is not valid",
-            reason="invalid_page_token",
-            field_violations=[("page_token", "not a token from this list")],
-        ) from None
+        raise bad_page_token() from None

@@ -30,6 +30,8 @@ from services.roster.students import StudentRow
 from trackcc.roster.v1 import roster_service_pb2 as pb
 
 _SCOPE = "students"
+# The operation an Idempotency-Key is bound to (services/common/idempotency.py).
+CREATE_STUDENT = idempotency.operation_name(pb.DESCRIPTOR, "RosterService", "CreateStudent")
 MAX_CLASSES_PER_STUDENT = 100
 
 
@@ -90,11 +92,7 @@ class StudentRpcs(RpcBase):
                 replay = None
                 if request_id:
                     replay = await idempotency.claim(
-                        connection,
-                        user,
-                        request_id,
-                        idempotency.request_hash(request.SerializeToString(deterministic=True)),
-                        self._deps.clock(),
+                        connection, user, request_id, CREATE_STUDENT, request, self._deps.clock()
                     )
                 if replay is None:
                     owners = await classes.owners(connection, class_ids)
@@ -142,6 +140,9 @@ class StudentRpcs(RpcBase):
         async with self._deps.pool.acquire() as connection:
             rows = await students.page(connection, list(visible), after, size + 1)
         page = rows[:size]
+        await self._auth.log_reads(
+            user, [Ref(Kind.STUDENT, row.id) for row in page if row.owner_id != user]
+        )
         return pb.ListStudentsResponse(
             students=await self._students_out(user, page, visible),
             next_page_token=(

@@ -23,10 +23,9 @@ class SharingSettings:
     @classmethod
     def from_env(cls, env: Env) -> SharingSettings:
         """Reads the TRACKCC_* variables; a bad value raises ConfigError naming it."""
-        public_url = env.url("TRACKCC_PUBLIC_URL", ("https", "http"), "https://localhost:8443")
         return cls(
             # Links are built from this alone, never from a request's Host header.
-            public_url=public_url.rstrip("/"),
+            public_url=env.public_url(),
             smtp=SmtpSettings.from_env(env),
             jwks_file=env.file("TRACKCC_JWT_JWKS_FILE"),
             jwt_issuer=env.str("TRACKCC_JWT_ISSUER", "trackcc"),

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from datetime import UTC, datetime
 
 from google.protobuf import timestamp_pb2
 
+from services.common import emails
 from services.common.errors import InvalidArgument
 from services.common.timestamps import to_timestamp
 from services.sharing.access_log import Action, Entry
@@ -49,7 +49,6 @@ STATUSES_PB = {
 ACTIONS_PB = {action: pb.AccessAction.Value(f"ACCESS_ACTION_{action.name}") for action in Action}
 
 # Deliberately loose: one @, no spaces, a dot in the domain. The mail itself is the real test.
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 def invalid(field: str, problem: str) -> InvalidArgument:
@@ -86,11 +85,11 @@ def permission(value: pb.Permission.ValueType, field: str = "permission") -> Per
 
 
 def normalize_email(value: str, field: str = "email") -> str:
-    """Lowercase, trimmed, and shaped like an address."""
-    email = value.strip().lower()
-    if len(email) > 254 or not _EMAIL.match(email):
-        raise invalid(field, "must be an email address")
-    return email
+    """The address in its normal form (services/common/emails.py holds the rule)."""
+    try:
+        return emails.normalize_email(value)
+    except emails.InvalidEmail as error:
+        raise invalid(field, str(error)) from None
 
 
 def timestamp(value: datetime | None) -> timestamp_pb2.Timestamp | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import grpc
 from google.protobuf import empty_pb2
 
+from services.common.page_tokens import bigint_key
 from services.sharing import access_log, checks, convert, grants, invitations, pagination
 from services.sharing.access_log import Action
 from services.sharing.permissions import Permission, allows
@@ -98,9 +99,7 @@ class GrantRpcs(RpcBase):
         resource = convert.resource_ref(request.resource)
         size = pagination.page_size(request.page_size)
         key = pagination.time_key(request.page_token)
-        if key is not None and not key[1].isdigit():
-            raise pagination.bad_token()
-        after = (key[0], int(key[1])) if key else None
+        after = (key[0], bigint_key(key[1])) if key else None
         now = self._now()
         async with self._deps.pool.acquire() as connection, connection.transaction():
             await require_share(connection, user.id, resource, now, readers_get_403=False)

@@ -27,8 +27,8 @@ from trackcc.sharing.v1 import sharing_service_pb2 as pb
 
 MAX_MESSAGE_CHARS = 1000
 MAX_TOKEN_CHARS = 128
-# The gateway accepts Idempotency-Key values of up to 255 visible characters.
-MAX_REQUEST_ID_CHARS = 255
+# The operation an Idempotency-Key is bound to (services/common/idempotency.py).
+CREATE_INVITATION = idempotency.operation_name(pb.DESCRIPTOR, "SharingService", "CreateInvitation")
 
 
 def _token_hash(token: str) -> bytes:
@@ -71,8 +71,7 @@ class InvitationRpcs(RpcBase):
         message = request.message.strip()
         if len(message) > MAX_MESSAGE_CHARS:
             raise convert.invalid("message", f"at most {MAX_MESSAGE_CHARS} characters")
-        if len(request.request_id) > MAX_REQUEST_ID_CHARS:
-            raise convert.invalid("request_id", f"at most {MAX_REQUEST_ID_CHARS} characters")
+        request_id = idempotency.checked_request_id(request.request_id)
         now = self._now()
         grant_expires_at = None
         if request.HasField("grant_expire_time"):
@@ -80,14 +79,15 @@ class InvitationRpcs(RpcBase):
             if grant_expires_at <= now:
                 raise convert.invalid("grant_expire_time", "must be in the future")
         async with self._deps.pool.acquire() as connection, connection.transaction():
-            if request.request_id:
-                body_hash = idempotency.request_hash(request.SerializeToString(deterministic=True))
+            # Authorization first: a replay must not answer someone who may no longer share
+            # (a revoked editor, a deleted resource) with the invitation it once made.
+            await require_share(connection, user.id, resource, now, readers_get_403=True)
+            if request_id:
                 replay = await idempotency.claim(
-                    connection, user.id, request.request_id, body_hash, now
+                    connection, user.id, request_id, CREATE_INVITATION, request, now
                 )
                 if replay is not None:
                     return pb.Invitation.FromString(replay)
-            await require_share(connection, user.id, resource, now, readers_get_403=True)
             if email == user.email or await grants.has_active_grant(
                 connection, resource, email, now
             ):
@@ -122,9 +122,9 @@ class InvitationRpcs(RpcBase):
                 actor_email=user.email,
             )
             response = convert.invitation_pb(invitation)
-            if request.request_id:
+            if request_id:
                 await idempotency.finish(
-                    connection, user.id, request.request_id, response.SerializeToString()
+                    connection, user.id, request_id, response.SerializeToString()
                 )
         self._deps.mail_enqueued()
         return response

@@ -9,6 +9,7 @@ import uuid
 from datetime import datetime
 
 from services.common.errors import InvalidArgument
+from services.common.page_tokens import bad_page_token
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
@@ -66,11 +67,7 @@ def time_token(at: datetime, key: str) -> str:
 
 def bad_token() -> InvalidArgument:
     """The error for a token this list did not issue."""
-    return InvalidArgument(
-        "page_token is not valid",
-        reason="invalid_page_token",
-        field_violations=[("page_token", "not a token from this list")],
-    )
+    return bad_page_token()
 
 
 def token_uuid(value: str) -> uuid.UUID:

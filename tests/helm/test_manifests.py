@@ -196,6 +196,26 @@ def test_production_runs_three_replicas_behind_an_ingress() -> None:
     assert backend == {"name": f"{FULLNAME}-gateway", "port": {"name": "https"}}
 
 
+def _gateway_env(objects: list[Manifest]) -> dict[str, str]:
+    deployment = by_name(objects, "Deployment", f"{FULLNAME}-gateway")
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    return {e["name"]: e.get("value", "") for e in container["env"]}
+
+
+def test_forwarded_headers_are_trusted_only_from_the_configured_proxies() -> None:
+    # Never by default: without the variable the gateway believes no proxy header.
+    assert "TRACKCC_GATEWAY_TRUSTED_PROXIES" not in _gateway_env(manifests("default"))
+    production = _gateway_env(manifests("production"))
+    assert production["TRACKCC_GATEWAY_TRUSTED_PROXIES"] == "10.244.0.0/16"
+    several = {"gateway": {"trustedProxies": ["10.0.0.0/8", "fd00::/8"]}}
+    rendered = _gateway_env(parse(render_raw(several)))
+    assert rendered["TRACKCC_GATEWAY_TRUSTED_PROXIES"] == "10.0.0.0/8,fd00::/8"
+    for component in GRPC_COMPONENTS:
+        deployment = by_name(manifests("production"), "Deployment", f"{FULLNAME}-{component}")
+        (container,) = deployment["spec"]["template"]["spec"]["containers"]
+        assert all("TRUSTED_PROXIES" not in e["name"] for e in container["env"])
+
+
 def test_loadbalancer_exposes_https_only() -> None:
     objects = parse(render_raw({"loadBalancer": {"enabled": True}}))
     public = by_name(objects, "Service", f"{FULLNAME}-gateway-public")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import re
-
 from aiohttp import web
 
-from services.gateway.errors import FieldError, ProblemError
+from services.gateway.routes.idempotency import (
+    IDEMPOTENCY_FIELDS,
+    IDEMPOTENCY_KEY_PARAMETER,
+    idempotency_key,
+)
 from services.gateway.routes.representations import (
     ACCOUNT_SCHEMA,
     BIRTH_DATE_SCHEMA,
@@ -22,33 +24,6 @@ from services.gateway.routes.representations import (
 )
 from services.gateway.routes.spec import Call, RouteSpec, empty_response, json_response
 from trackcc.auth.v1 import auth_service_pb2
-
-IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
-# Printable ASCII without spaces: the key is stored by the service and never interpreted.
-_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
-
-IDEMPOTENCY_KEY_PARAMETER = {
-    "name": IDEMPOTENCY_KEY_HEADER,
-    "in": "header",
-    "required": False,
-    "description": "A replay with the same key and body returns the first response.",
-    "schema": {"type": "string", "pattern": "^[\\x21-\\x7e]{1,255}$"},
-}
-
-
-def idempotency_key(request: web.Request) -> str:
-    """The ``Idempotency-Key`` header as the Create RPC's ``request_id`` (AIP-155)."""
-    key = request.headers.get(IDEMPOTENCY_KEY_HEADER)
-    if key is None:
-        return ""
-    if not _IDEMPOTENCY_KEY.match(key):
-        raise ProblemError(
-            422,
-            "validation_failed",
-            errors=[FieldError(IDEMPOTENCY_KEY_HEADER, "must be 1 to 255 visible characters")],
-        )
-    return key
-
 
 CREATE_ACCOUNT_SCHEMA = object_schema(
     ["email", "password", "role"],
@@ -101,6 +76,7 @@ ROUTES = (
         rate_limited=True,
         errors=(409, 422, 429),
         parameters=(IDEMPOTENCY_KEY_PARAMETER,),
+        field_names=IDEMPOTENCY_FIELDS,
     ),
     RouteSpec(
         method="POST",

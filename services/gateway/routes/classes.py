@@ -9,7 +9,11 @@ from __future__ import annotations
 from aiohttp import web
 from google.protobuf.field_mask_pb2 import FieldMask
 
-from services.gateway.routes.accounts import IDEMPOTENCY_KEY_PARAMETER, idempotency_key
+from services.gateway.routes.idempotency import (
+    IDEMPOTENCY_FIELDS,
+    IDEMPOTENCY_KEY_PARAMETER,
+    idempotency_key,
+)
 from services.gateway.routes.representations import list_schema, path_uuid
 from services.gateway.routes.roster_json import (
     CLASS_SCHEMA,
@@ -27,7 +31,6 @@ from trackcc.roster.v1 import roster_service_pb2 as pb
 
 CLASS_FIELDS = ("name", "term")
 # roster names the request id; the client sent it as a header.
-IDEMPOTENCY_FIELDS = {"request_id": "Idempotency-Key"}
 
 
 def _class_id(call: Call) -> str:

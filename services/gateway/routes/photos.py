@@ -19,6 +19,7 @@ import grpc
 from aiohttp import web
 
 from services.gateway.errors import FieldError, ProblemError
+from services.gateway.json_text import clean_header
 from services.gateway.routes.representations import path_uuid
 from services.gateway.routes.roster_json import (
     PHOTO_SCHEMA,
@@ -28,6 +29,7 @@ from services.gateway.routes.roster_json import (
     student_photo_url,
 )
 from services.gateway.routes.spec import Call, Handler, RouteSpec, empty_response, json_response
+from trackcc.auth.v1 import auth_service_pb2
 from trackcc.roster.v1 import roster_service_pb2 as pb
 
 logger = logging.getLogger(__name__)
@@ -127,8 +129,9 @@ async def download(call: Call, subject: pb.PhotoSubject) -> web.StreamResponse:
         pb.DownloadPhotoRequest(
             subject=subject,
             size=photo_size(request),
-            # Passed as the client wrote it; roster parses the list and weak tags.
-            if_none_match=request.headers.get("If-None-Match", ""),
+            # Passed as the client wrote it (as text protobuf can carry); roster parses the
+            # list and weak tags.
+            if_none_match=clean_header(request.headers.get("If-None-Match", ""), 4096),
         ),
         metadata=call.stream_metadata(),
         timeout=DOWNLOAD_TIMEOUT_SECONDS,
@@ -200,6 +203,31 @@ async def _delete(call: Call, subject: pb.PhotoSubject, photo_url: str) -> web.S
     return await delete(call, subject)
 
 
+async def _record_account_photo(call: Call, has_photo: bool) -> None:
+    # roster keeps the image; auth keeps the flag that every Account answer shows as
+    # photo_url (sign-in, GET /v1/me), so that reading the account needs no roster call.
+    await call.clients.auth.SetAccountPhoto(
+        auth_service_pb2.SetAccountPhotoRequest(has_photo=has_photo), metadata=call.metadata()
+    )
+
+
+async def _upload_mine(call: Call, subject: pb.PhotoSubject, photo_url: str) -> web.StreamResponse:
+    response = await upload(call, subject, photo_url)
+    await _record_account_photo(call, True)
+    return response
+
+
+async def _delete_mine(call: Call, subject: pb.PhotoSubject, photo_url: str) -> web.StreamResponse:
+    try:
+        response = await delete(call, subject)
+    except grpc.aio.AioRpcError as error:
+        if error.code() == grpc.StatusCode.NOT_FOUND:
+            await _record_account_photo(call, False)  # none there: the flag must agree
+        raise
+    await _record_account_photo(call, False)
+    return response
+
+
 SIZE_PARAMETER = {
     "name": "size",
     "in": "query",
@@ -217,12 +245,22 @@ IF_NONE_MATCH_PARAMETER = {
 IMAGE_SCHEMA = {"type": "string", "description": "JPEG, PNG or WebP bytes, without metadata."}
 
 
-def _routes(path: str, noun: str, subject_of: SubjectOf, whose: str) -> tuple[RouteSpec, ...]:
+Action = Callable[[Call, pb.PhotoSubject, str], Awaitable[web.StreamResponse]]
+
+
+def _routes(
+    path: str,
+    noun: str,
+    subject_of: SubjectOf,
+    whose: str,
+    upload_action: Action = upload,
+    delete_action: Action = _delete,
+) -> tuple[RouteSpec, ...]:
     return (
         RouteSpec(
             method="PUT",
             path=path,
-            handler=_with_subject(subject_of, upload),
+            handler=_with_subject(subject_of, upload_action),
             operation_id=f"put{noun}Photo",
             summary=f"Upload {whose} photo (at most 5 MiB and 40 megapixels); stored re-encoded "
             "without EXIF, GPS or any other metadata",
@@ -249,7 +287,7 @@ def _routes(path: str, noun: str, subject_of: SubjectOf, whose: str) -> tuple[Ro
         RouteSpec(
             method="DELETE",
             path=path,
-            handler=_with_subject(subject_of, _delete),
+            handler=_with_subject(subject_of, delete_action),
             operation_id=f"delete{noun}Photo",
             summary=f"Delete {whose} photo",
             tag="photos",
@@ -262,5 +300,5 @@ def _routes(path: str, noun: str, subject_of: SubjectOf, whose: str) -> tuple[Ro
 
 ROUTES = (
     *_routes("/v1/students/{id}/photo", "Student", student_subject, "a student's"),
-    *_routes("/v1/me/photo", "My", account_subject, "my account's"),
+    *_routes("/v1/me/photo", "My", account_subject, "my account's", _upload_mine, _delete_mine),
 )

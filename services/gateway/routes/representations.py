@@ -105,7 +105,9 @@ TIME_SCHEMA: Schema = {"type": "string", "format": "date-time"}
 OPTIONAL_TIME_SCHEMA: Schema = {"type": ["string", "null"], "format": "date-time"}
 EMAIL_SCHEMA: Schema = {"type": "string", "format": "email", "minLength": 3, "maxLength": 254}
 # 256 is the contract's limit: longer passwords answer 422 before anything hashes them.
-PASSWORD_SCHEMA: Schema = {"type": "string", "minLength": 1, "maxLength": 256}
+# "format": "password" also tells json_text.py that any character but a lone surrogate is
+# the user's own choice (API.md: any Unicode characters).
+PASSWORD_SCHEMA: Schema = {"type": "string", "format": "password", "minLength": 1, "maxLength": 256}
 TOKEN_SCHEMA: Schema = {"type": "string", "minLength": 1, "maxLength": 512}
 # The limits auth enforces (validation.py), so the document tells clients the truth.
 DISPLAY_NAME_SCHEMA: Schema = {"type": "string", "minLength": 1, "maxLength": 100}

@@ -15,7 +15,11 @@ import grpc
 from aiohttp import web
 
 from services.gateway.errors import FieldError, ProblemError
-from services.gateway.routes.accounts import IDEMPOTENCY_KEY_PARAMETER, idempotency_key
+from services.gateway.routes.idempotency import (
+    IDEMPOTENCY_FIELDS,
+    IDEMPOTENCY_KEY_PARAMETER,
+    idempotency_key,
+)
 from services.gateway.routes.representations import list_schema, path_uuid
 from services.gateway.routes.sharing_json import (
     CREATE_INVITATION_SCHEMA,
@@ -164,6 +168,7 @@ def _invitation_route(collection: str, resource_type: str) -> RouteSpec:
         auth=True,
         errors=(401, 403, 404, 409, 422),
         parameters=(IDEMPOTENCY_KEY_PARAMETER,),
+        field_names=IDEMPOTENCY_FIELDS,
     )
 
 

@@ -20,9 +20,11 @@ from services.common.logs import REQUEST_ID_HEADER, request_id_var
 from services.common.tokens import AUTHORIZATION_METADATA, Principal
 from services.gateway.appkeys import CLIENTS, LIMITER, SESSIONS, SETTINGS, VERIFIER
 from services.gateway.authn import authenticate
+from services.gateway.client_address import client_address
 from services.gateway.clients import ServiceClients
 from services.gateway.config import GatewaySettings
 from services.gateway.errors import ProblemError, problem_from_rpc_error
+from services.gateway.json_text import clean_header
 from services.gateway.session_states import SessionStates
 from services.gateway.validation import Schema, read_json
 
@@ -69,8 +71,9 @@ class Call:
 
     @property
     def user_agent(self) -> str:
-        # Bounded: it is stored with the session and shown in the session list.
-        return self.request.headers.get("User-Agent", "")[:512]
+        # Bounded: it is stored with the session and shown in the session list. Bytes that
+        # are not UTF-8 must not reach protobuf or PostgreSQL.
+        return clean_header(self.request.headers.get("User-Agent", ""), 512)
 
 
 Handler = Callable[[Call], Awaitable[web.StreamResponse]]
@@ -119,8 +122,13 @@ def empty_response(status: int = 204) -> web.Response:
 
 
 def _client_key(request: web.Request) -> str:
-    # The transport peer: the gateway terminates TLS itself, so no proxy header is trusted.
-    return request.remote or "unknown"
+    # The transport peer, or the client a trusted proxy names (client_address.py).
+    return client_address(
+        request.remote,
+        request.headers.get("Forwarded"),
+        request.headers.get("X-Forwarded-For"),
+        request.app[SETTINGS].trusted_proxies,
+    )
 
 
 def _wrap(spec: RouteSpec) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:

@@ -9,8 +9,11 @@ from __future__ import annotations
 from aiohttp import web
 from google.protobuf.field_mask_pb2 import FieldMask
 
-from services.gateway.routes.accounts import IDEMPOTENCY_KEY_PARAMETER, idempotency_key
-from services.gateway.routes.classes import IDEMPOTENCY_FIELDS
+from services.gateway.routes.idempotency import (
+    IDEMPOTENCY_FIELDS,
+    IDEMPOTENCY_KEY_PARAMETER,
+    idempotency_key,
+)
 from services.gateway.routes.representations import list_schema, path_uuid
 from services.gateway.routes.roster_json import (
     CREATE_STUDENT_SCHEMA,

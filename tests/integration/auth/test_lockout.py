@@ -38,8 +38,9 @@ async def _fail(auth: RunningAuth, times: int, email: str = EMAIL) -> list[str]:
 
 async def test_ten_failures_lock_even_the_right_password(auth: RunningAuth) -> None:
     await sign_up(auth)
+    # The tenth failure is still a failed sign-in, and locks.
     reasons = await _fail(auth, 10)
-    assert reasons == ["invalid_credentials"] * 9 + ["account_locked"]
+    assert reasons == ["invalid_credentials"] * 10
     failure = await failure_of(_attempt(auth, password=PASSWORD))
     assert failure.code == grpc.StatusCode.FAILED_PRECONDITION
     assert failure.reason == "account_locked"
@@ -63,8 +64,8 @@ async def test_fifty_parallel_wrong_attempts_lock_at_exactly_ten(auth: RunningAu
     # A right password in the middle of the storm must not get through once locked.
     results = await asyncio.gather(*(failure_of(call) for call in calls))
     reasons = [r.reason for r in results]
-    assert reasons.count("invalid_credentials") == 9
-    assert reasons.count("account_locked") == 41
+    assert reasons.count("invalid_credentials") == 10
+    assert reasons.count("account_locked") == 40
     assert await fetchval(auth, "SELECT failed_attempts FROM accounts") == 10
     late = await asyncio.gather(*(failure_of(_attempt(auth, password=PASSWORD)) for _ in range(5)))
     assert {r.reason for r in late} == {"account_locked"}
@@ -91,7 +92,7 @@ async def test_right_and_wrong_passwords_racing_keep_the_rule(auth: RunningAuth)
 async def test_unknown_emails_answer_and_lock_alike(auth: RunningAuth) -> None:
     ghost = "nobody.here@example.org"
     reasons = await _fail(auth, 10, ghost)
-    assert reasons == ["invalid_credentials"] * 9 + ["account_locked"]
+    assert reasons == ["invalid_credentials"] * 10
     again = await failure_of(_attempt(auth, ghost))
     assert again.code == grpc.StatusCode.FAILED_PRECONDITION
     assert again.message == (await _locked_message(auth))
@@ -175,8 +176,9 @@ async def test_unlock_of_an_unknown_account_is_not_found(auth: RunningAuth) -> N
 
 async def test_login_metrics_count_locked_answers_and_lockouts(auth: RunningAuth) -> None:
     await sign_up(auth)
-    await _fail(auth, 11)
+    await _fail(auth, 12)
     text = await _metrics(auth)
+    assert 'trackcc_auth_logins_total{result="invalid_credentials"} 10.0' in text
     assert 'trackcc_auth_logins_total{result="locked"} 2.0' in text
     assert "trackcc_auth_lockouts_total 1.0" in text
 

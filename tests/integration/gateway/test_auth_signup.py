@@ -68,6 +68,8 @@ async def test_invalid_signups_are_422_naming_each_field(stack: AuthStack) -> No
     ("password", "why"),
     [
         ("password123", "guess"),
+        # zxcvbn estimates it under 10^8 guesses (API.md names it).
+        ("Tr0ub4dour&3", "guess"),
         ("{local} plum orchard 61", "email"),
         ("Trackcc plum orchard 61", "trackcc"),
         ("x9!Lq", "8"),
@@ -85,6 +87,14 @@ async def test_weak_passwords_are_422_saying_why_with_the_score(
     assert _fields(problem) == {"password"}
     # Nothing was created: the address is still free.
     await sign_up(stack, address)
+
+
+@pytest.mark.parametrize("password", ["q7#Lm2Wz", "k9$Vx2pQ"])
+async def test_eight_random_characters_are_a_password(stack: AuthStack, password: str) -> None:
+    # zxcvbn puts these at exactly 10^8 guesses: not guessable, so the minimum length works.
+    address = new_email("eight")
+    await sign_up(stack, address, password=password)
+    await sign_in(stack, address, password=password)
 
 
 async def test_password_length_limit_is_256_and_unicode_is_normalized(stack: AuthStack) -> None:

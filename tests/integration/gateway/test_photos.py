@@ -20,6 +20,7 @@ from tests.integration.gateway.roster_support import (
     new_user,
     png_bomb,
     problem,
+    signed_in,
     small_png,
 )
 from tests.integration.gateway.sharing_support import User
@@ -251,6 +252,24 @@ async def test_my_photo_uses_the_same_pipeline(gateway: RunningGateway) -> None:
     assert (status, body["code"]) == (415, "unsupported_media_type")
     await call(gateway, "DELETE", "/v1/me/photo", me, 204)
     await problem(gateway, "GET", "/v1/me/photo", me, 404, "not_found")
+
+
+async def test_my_account_shows_my_photo_url(gateway: RunningGateway) -> None:
+    me = await new_user(gateway)
+    url = gateway.app[SETTINGS].public_url + "/v1/me/photo"
+    assert (await call(gateway, "GET", "/v1/me", me, 200))["photo_url"] is None
+    status, stored = await _put(gateway, "/v1/me/photo", me, small_png(), "image/png")
+    assert status == 200, stored
+    assert (await call(gateway, "GET", "/v1/me", me, 200))["photo_url"] == url
+    export = await call(gateway, "GET", "/v1/me/export", me, 200)
+    assert export["account"]["photo_url"] == url
+    # A new session's account says the same.
+    again = await signed_in(gateway, me.email)
+    assert (await call(gateway, "GET", "/v1/me", again, 200))["photo_url"] == url
+    await call(gateway, "DELETE", "/v1/me/photo", me, 204)
+    assert (await call(gateway, "GET", "/v1/me", me, 200))["photo_url"] is None
+    export = await call(gateway, "GET", "/v1/me/export", me, 200)
+    assert export["account"]["photo_url"] is None
 
 
 @pytest.mark.parametrize("method", ["PUT", "GET", "DELETE"])

@@ -70,3 +70,55 @@ async def test_sign_up_and_unlock_requests_past_the_limit_are_429(
         # limit is high).
         async with gateway.http.post(path, json=_body(path, addresses[2])) as response:
             assert response.status == 201, await response.text()
+
+
+async def _sign_in_statuses(
+    gateway: RunningGateway, forwarded_for: list[str], header: str = "X-Forwarded-For"
+) -> list[int]:
+    body = {"email": "nobody@example.org", "password": "whatever it is"}
+    statuses = []
+    for client in forwarded_for:
+        async with gateway.http.post(
+            "/v1/sessions", json=body, headers={header: client}
+        ) as response:
+            statuses.append(response.status)
+    return statuses
+
+
+async def test_behind_a_trusted_proxy_each_client_has_its_own_bucket(
+    backends: Backends, pki: DevPki
+) -> None:
+    # The test client connects from 127.0.0.1: here it plays the Ingress controller.
+    env = gateway_env(
+        pki,
+        backends.keys.jwks_file,
+        backends.targets(),
+        {"TRACKCC_RATE_LIMIT_PER_MINUTE": "2", "TRACKCC_GATEWAY_TRUSTED_PROXIES": "127.0.0.0/8"},
+    )
+    async with running_gateway(env, pki) as gateway:
+        # Two clients behind the proxy: two each, then the third of each is limited.
+        assert await _sign_in_statuses(gateway, ["203.0.113.7", "203.0.113.8"] * 2) == [401] * 4
+        assert await _sign_in_statuses(gateway, ["203.0.113.7"]) == [429]
+        # Forwarded (RFC 7239) names clients the same way.
+        assert await _sign_in_statuses(
+            gateway, ['for="[2001:db8::9]:4711"'] * 3, header="Forwarded"
+        ) == [401, 401, 429]
+        # A client cannot escape its bucket by writing addresses on the left: the proxy
+        # appended the address it saw, and that one counts.
+        spoofed = ["198.51.100.1, 203.0.113.8", "198.51.100.2, 203.0.113.8"]
+        assert await _sign_in_statuses(gateway, spoofed) == [429, 429]
+
+
+async def test_forwarded_headers_from_an_untrusted_peer_are_ignored(
+    backends: Backends, pki: DevPki
+) -> None:
+    env = gateway_env(
+        pki,
+        backends.keys.jwks_file,
+        backends.targets(),
+        # Some other range: this peer is not a proxy, so its headers say nothing.
+        {"TRACKCC_RATE_LIMIT_PER_MINUTE": "2", "TRACKCC_GATEWAY_TRUSTED_PROXIES": "10.9.8.0/24"},
+    )
+    async with running_gateway(env, pki) as gateway:
+        statuses = await _sign_in_statuses(gateway, ["203.0.113.1", "203.0.113.2", "203.0.113.3"])
+        assert statuses == [401, 401, 429]

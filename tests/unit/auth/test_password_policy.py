@@ -81,3 +81,15 @@ def test_nfkc_makes_a_fullwidth_password_equal_to_its_ascii_form() -> None:
 def test_spaces_and_any_unicode_are_allowed_and_kept() -> None:
     password = "  żółw ßtraße Ωmega 9  "
     assert check_new_password(password, EMAIL) == password
+
+
+@pytest.mark.parametrize("password", ["q7#Lm2Wz", "k9$Vx2pQ", "Zr4!mW8@"])
+def test_eight_random_characters_pass(password: str) -> None:
+    assert check_new_password(password, EMAIL) == password
+
+
+def test_guessable_means_under_ten_to_the_eighth_guesses() -> None:
+    error = _refusal("Tr0ub4dour&3")
+    assert error.reason == "weak_password"
+    assert error.metadata["rule"] == "guessable"
+    assert error.metadata["score"] == "2"

@@ -73,3 +73,18 @@ def test_https_context_allows_tls_1_2_and_up_only(tmp_path: Path) -> None:
     context = https_context(GatewaySettings.from_env(_env(tmp_path)))
     assert context.minimum_version == ssl.TLSVersion.TLSv1_2
     assert context.maximum_version in (ssl.TLSVersion.MAXIMUM_SUPPORTED, ssl.TLSVersion.TLSv1_3)
+
+
+def test_trusted_proxies_are_none_by_default_and_validated(tmp_path: Path) -> None:
+    assert GatewaySettings.from_env(_env(tmp_path)).trusted_proxies == ()
+    settings = GatewaySettings.from_env(
+        _env(tmp_path, TRACKCC_GATEWAY_TRUSTED_PROXIES="10.0.0.0/8, 2001:db8::/32,192.0.2.1")
+    )
+    assert [str(net) for net in settings.trusted_proxies] == [
+        "10.0.0.0/8",
+        "2001:db8::/32",
+        "192.0.2.1/32",
+    ]
+    with pytest.raises(ConfigError) as raised:
+        GatewaySettings.from_env(_env(tmp_path, TRACKCC_GATEWAY_TRUSTED_PROXIES="10.0.0.0/33"))
+    assert raised.value.name == "TRACKCC_GATEWAY_TRUSTED_PROXIES"

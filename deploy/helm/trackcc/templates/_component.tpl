@@ -163,6 +163,10 @@ spec:
               value: /etc/trackcc/https/tls.crt
             - name: {{ $prefix }}_HTTPS_KEY
               value: /etc/trackcc/https/tls.key
+            {{- with $root.Values.gateway.trustedProxies }}
+            - name: {{ $prefix }}_TRUSTED_PROXIES
+              value: {{ join "," . | quote }}
+            {{- end }}
             {{- end }}
             {{- range $callee := $svc.calls }}
             {{- $target := index $root.Values.services $callee }}
