@@ -1,0 +1,33 @@
+"""Fixtures of the browser tests: one local stack and one Chromium, shared by every module
+that asks for them (starting a stack costs far more than all the checks of one module)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, sync_playwright
+
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, STACK_ENV
+from tests.e2e.stack import RunningStack, running_stack, temporary_data_dir
+
+
+@pytest.fixture(scope="session")
+def web_stack() -> Iterator[RunningStack]:
+    with temporary_data_dir() as data_dir, running_stack(data_dir, "web", STACK_ENV) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.is_file():
+        # Never a skip: `make test` installs it, so a missing browser is a broken machine.
+        pytest.fail(f"{CHROMIUM} is missing: run `make browser` (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield launched
+        finally:
+            launched.close()
