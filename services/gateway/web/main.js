@@ -3,6 +3,7 @@
 // (/#/classes/ID), so the gateway serves one document and never maps a URL to a file.
 
 import { account, onSessionChange, refresh } from "./api.js";
+import { movedByPage } from "./nav.js";
 import { h, say } from "./ui.js";
 import * as auth from "./pages-auth.js";
 import * as roster from "./pages-roster.js";
@@ -108,10 +109,20 @@ export async function render() {
 }
 
 window.addEventListener("hashchange", () => {
-  say("");
+  if (!movedByPage()) {
+    say("");
+  }
   render().then(() => document.getElementById("main").focus({ preventScroll: true }));
 });
-onSessionChange(updateNav);
+let started = false;
+onSessionChange((me) => {
+  updateNav(me);
+  // Signed out elsewhere (sign out everywhere, a revoked session): show the sign-in form
+  // instead of a page whose data can no longer load.
+  if (!me && started) {
+    render();
+  }
+});
 
 // A new tab or a restarted browser: the refresh cookie (if any) signs this page in.
 async function start() {
@@ -120,6 +131,7 @@ async function start() {
     await refresh();
   }
   updateNav(account());
+  started = true;
   await render();
 }
 
