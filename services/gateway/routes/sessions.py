@@ -181,6 +181,17 @@ ROUTES = (
         response_schema=SESSION_TOKENS_SCHEMA,
         errors=(401, 403, 422),
         reason_status={"invalid_token": 401},
+        parameters=(
+            {
+                "name": refresh_cookie.COOKIE_NAME,
+                "in": "cookie",
+                "required": False,
+                "description": "Set by sign-in with refresh_cookie: true; used when the body "
+                "has no refresh_token, and only with the gateway's own Origin (else 403 "
+                "bad_origin). The answer sets its successor.",
+                "schema": {"type": "string"},
+            },
+        ),
     ),
     RouteSpec(
         method="GET",
