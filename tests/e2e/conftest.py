@@ -1,5 +1,7 @@
 """Fixtures of the browser tests: one local stack and one Chromium, shared by every module
-that asks for them (starting a stack costs far more than all the checks of one module)."""
+that asks for them (starting a stack costs far more than all the checks of one module).
+Package-scoped, so both stop when the e2e tests end rather than run on beside the rest of
+the suite."""
 
 from __future__ import annotations
 
@@ -12,13 +14,13 @@ from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, STACK_ENV
 from tests.e2e.stack import RunningStack, running_stack, temporary_data_dir
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def web_stack() -> Iterator[RunningStack]:
     with temporary_data_dir() as data_dir, running_stack(data_dir, "web", STACK_ENV) as running:
         yield running
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     if not CHROMIUM.is_file():
         # Never a skip: `make test` installs it, so a missing browser is a broken machine.

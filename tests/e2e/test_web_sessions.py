@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, Request, expect
 
 from tests.e2e.browser import (
     browser_page,
@@ -71,6 +72,21 @@ def test_two_tabs_stay_signed_in_after_a_refresh_and_a_reload(
         second.goto(stack.base_url + "/")
         _hello(second)
 
+        # The order in which refreshes start and end, as the browser reports them: two that
+        # overlapped would send the same single-use cookie.
+        events: list[str] = []
+
+        def refresh_event(kind: str) -> Callable[[Request], None]:
+            def record(request: Request) -> None:
+                if request.url.endswith("/v1/sessions/refresh"):
+                    events.append(kind)
+
+            return record
+
+        context.on("request", refresh_event("start"))
+        context.on("requestfinished", refresh_event("end"))
+        context.on("requestfailed", refresh_event("failed"))
+
         # Both tabs believe their access token expired at the same moment (their clocks jump
         # past its 15 minutes) and both need the API at once: each refreshes, one after the
         # other (Web Locks), each with the cookie the other left.
@@ -90,6 +106,9 @@ def test_two_tabs_stay_signed_in_after_a_refresh_and_a_reload(
         for tab in (first, second):
             expect(tab.get_by_role("heading", level=1)).to_have_text("Classes")
             expect(tab.get_by_text("No classes yet.")).to_be_visible()
+
+        # Four refreshes (two tabs, twice), never two at once.
+        assert events == ["start", "end"] * 4, events
 
         # Still the one session, never taken for a stolen token.
         first.get_by_role("navigation").get_by_role("link", name="My account").click()

@@ -47,10 +47,22 @@ async function readBody(response) {
 
 const OFFLINE = { detail: "The server could not be reached; check the connection and try again." };
 
+let refreshing = null;
+
 // One refresh at a time across every tab of this browser (Web Locks): the cookie is
 // single-use, so a second tab that sent the same cookie would look like a stolen token.
-// A tab that waited uses the cookie that the other tab left behind.
-export async function refresh() {
+// A tab that waited uses the cookie that the other tab left behind. Within a tab, calls that
+// need a refresh at the same moment share one.
+export function refresh() {
+  if (!refreshing) {
+    refreshing = refreshAcrossTabs().finally(() => {
+      refreshing = null;
+    });
+  }
+  return refreshing;
+}
+
+async function refreshAcrossTabs() {
   const run = async () => {
     let response;
     try {
