@@ -10,6 +10,8 @@ from __future__ import annotations
 import email
 import email.policy
 import re
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -19,7 +21,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, ViewportSize, expect
 
-from tests.e2e.stack import PASSWORD, RunningStack
+from tests.e2e.stack import PASSWORD, REPO, RunningStack, stack_env
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Headless on a machine with no GPU and a closed network: without the background-networking
@@ -105,6 +107,20 @@ def sign_up_in_browser(
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Create account").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Hello, {display_name}")
+
+
+def create_support(stack: RunningStack, address: str) -> None:
+    """Support staff, made as an operator makes them: ``trackcc-admin create-support``."""
+    subprocess.run(
+        [str(Path(sys.executable).parent / "trackcc-admin"), "create-support", "--email", address],
+        input=PASSWORD + "\n",
+        text=True,
+        cwd=REPO,
+        env=stack_env(stack.data_dir, stack.port),
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
 
 
 def sign_in_in_browser(

@@ -19,7 +19,7 @@ from axe_playwright_python.sync_playwright import Axe
 from PIL import Image
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.e2e.browser import DESKTOP, PHONE, browser_page, mail_link
+from tests.e2e.browser import DESKTOP, PHONE, browser_page, create_support, mail_link
 from tests.e2e.stack import PASSWORD, REPO, RunningStack, sign_in, sign_up
 
 pytestmark = pytest.mark.e2e
@@ -35,6 +35,7 @@ class Demo:
 
     teacher: str
     guardian: str
+    support: str
     class_id: str
     student_id: str
 
@@ -99,7 +100,17 @@ def demo(web_stack: RunningStack) -> Demo:
     _call(stack, "GET", f"/v1/students/{students[0]['id']}", guardian_token)  # a view for the log
     pending = {"email": "advisor@example.com", "relation": "editor", "role": "advisor"}
     _call(stack, "POST", f"/v1/classes/{klass['id']}/invitations", token, pending)
-    return Demo(teacher, guardian, klass["id"], students[0]["id"])
+    support = "support@example.com"
+    create_support(stack, support)
+    # A locked account whose owner asked for an unlock, for the support page.
+    locked = "locked.owner@example.com"
+    sign_up(stack, locked)
+    for attempt in range(10):
+        wrong = {"email": locked, "password": f"not it {attempt}"}
+        assert stack.request("POST", "/v1/sessions", wrong)[0] in (401, 423)
+    unlock = mail_link(stack, locked, "/unlock-request").split("token=")[1]
+    assert stack.request("POST", "/v1/unlock-requests", {"token": unlock})[0] == 202
+    return Demo(teacher, guardian, support, klass["id"], students[0]["id"])
 
 
 def _signed_in(
@@ -117,7 +128,7 @@ def _signed_in(
 
 
 def _pages(demo: Demo) -> list[tuple[str, str, str]]:
-    """(name, who, path) of each main page; who: anonymous, teacher or guardian."""
+    """(name, who, path) of each main page; who: anonymous, teacher, guardian or support."""
     return [
         ("sign-in", "anonymous", "/#/signin"),
         ("sign-up", "anonymous", "/#/signup"),
@@ -135,6 +146,7 @@ def _pages(demo: Demo) -> list[tuple[str, str, str]]:
         ("account", "teacher", "/#/account"),
         ("shared-with-me", "guardian", "/#/shared"),
         ("student-shared", "guardian", f"/#/students/{demo.student_id}"),
+        ("support", "support", "/#/support"),
     ]
 
 
@@ -161,6 +173,7 @@ def contexts(
             "anonymous": browser.new_context(ignore_https_errors=True, viewport=viewport),
             "teacher": _signed_in(browser, web_stack, demo.teacher, viewport),
             "guardian": _signed_in(browser, web_stack, demo.guardian, viewport),
+            "support": _signed_in(browser, web_stack, demo.support, viewport),
         }
         for size, viewport in (("desktop", DESKTOP), ("phone", PHONE))
     }

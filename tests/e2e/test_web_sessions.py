@@ -4,21 +4,19 @@ and account deletion with its receipt."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, Request, expect
 
 from tests.e2e.browser import (
     browser_page,
+    create_support,
     new_address,
     sign_in_in_browser,
     sign_up_in_browser,
 )
-from tests.e2e.stack import PASSWORD, REPO, RunningStack, sign_up, stack_env
+from tests.e2e.stack import PASSWORD, RunningStack, sign_up
 
 pytestmark = pytest.mark.e2e
 
@@ -148,16 +146,7 @@ def test_ten_wrong_passwords_show_the_locked_message_and_support_unlocks(
         expect(page.get_by_role("navigation")).to_be_hidden()
 
     support = new_address("support")
-    subprocess.run(
-        [str(Path(sys.executable).parent / "trackcc-admin"), "create-support", "--email", support],
-        input=PASSWORD + "\n",
-        text=True,
-        cwd=REPO,
-        env=stack_env(stack.data_dir, stack.port),
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
+    create_support(stack, support)
     with browser_page(browser) as (_, page):
         sign_in_in_browser(page, stack, support)
         page.get_by_role("navigation").get_by_role("link", name="Support").click()
