@@ -1,7 +1,7 @@
 // Sharing: invitations (send, resend, revoke, accept or decline from the mail link), who has
 // access and revoking it, the access log, and what others shared with me.
 
-import { account, call, listAll, signIn } from "./api.js";
+import { account, call, listAll, signIn, signOut } from "./api.js";
 import { takeToken } from "./pages-auth.js";
 import { go } from "./nav.js";
 import { confirmAction, field, form, h, link, say, when } from "./ui.js";
@@ -198,7 +198,7 @@ export async function invitationsPage() {
     h("h1", { text: "Invitations" }),
     h("h2", { text: "Received" }),
     rows(received).length
-      ? table("Invitations to you", ["From", "Access", "Status", "Expires"], rows(received).map((i) => [i.resource_type, i.relation, i.status, when(i.expires_at)]))
+      ? table("Invitations to you", ["What", "Access", "Status", "Expires"], rows(received).map((i) => [i.resource_type, i.relation, i.status, when(i.expires_at)]))
       : h("p", { text: "None." }),
     h("p", { class: "hint", text: "To accept or decline, open the link in the invitation mail." }),
     h("h2", { text: "Sent" }),
@@ -246,6 +246,16 @@ export function acceptPage() {
     const me = account();
     answer.replaceChildren(
       h("p", { id: "signed-in", text: "Signed in as " + me.email + "." }),
+      h("p", { class: "hint" }, "Not the address the invitation went to? ", h("button", {
+        type: "button",
+        class: "secondary small",
+        text: "Sign out",
+        onclick: async () => {
+          await signOut(false);
+          answer.replaceChildren();
+          signInForm.hidden = false;
+        },
+      })),
       h(
         "div",
         { class: "actions" },
@@ -254,10 +264,6 @@ export function acceptPage() {
       ),
     );
   };
-  if (account()) {
-    showAnswer();
-    return [heading, answer];
-  }
   const signInForm = form(
     { id: "sign-in-form" },
     [
@@ -276,9 +282,13 @@ export function acceptPage() {
     },
     { fieldOf: { invalid_credentials: "password" } },
   );
+  signInForm.prepend(h("p", { text: "Sign in with the account the invitation was sent to." }));
+  if (account()) {
+    signInForm.hidden = true;
+    showAnswer();
+  }
   return [
     heading,
-    h("p", { text: "Sign in with the account the invitation was sent to." }),
     signInForm,
     answer,
     h("p", { class: "hint" }, "No account yet? ", link("/#/signup", "Create one"), ", confirm it, then open the link in the invitation mail again."),
