@@ -96,7 +96,12 @@ def mail_link(stack: RunningStack, to: str, path: str, newer_than: float = 0.0) 
 
 
 def sign_up_in_browser(
-    page: Page, stack: RunningStack, address: str, role: str, display_name: str
+    page: Page,
+    stack: RunningStack,
+    address: str,
+    role: str,
+    display_name: str,
+    photo: Path | None = None,
 ) -> None:
     """Signs up from the home page as a newcomer would; ends signed in on the home page."""
     page.goto(stack.base_url + "/")
@@ -105,6 +110,9 @@ def sign_up_in_browser(
     page.get_by_label("Display name").fill(display_name)
     page.get_by_label("Email").fill(address)
     page.get_by_label("Password").fill(PASSWORD)
+    if photo is not None:
+        page.get_by_label("Photo (optional)").set_input_files(photo)
+        expect(page.get_by_role("img", name="Photo preview")).to_be_visible()
     page.get_by_role("button", name="Create account").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Hello, {display_name}")
 

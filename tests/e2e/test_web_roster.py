@@ -8,10 +8,11 @@ import json
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from playwright.sync_api import Browser, expect
 
 from tests.e2e.browser import browser_page, new_address, sign_up_in_browser
-from tests.e2e.stack import PASSWORD, RunningStack
+from tests.e2e.stack import PASSWORD, RunningStack, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -86,12 +87,19 @@ def test_classes_and_students_from_creation_to_deletion(
         expect(page.get_by_text("No classes yet.")).to_be_visible()
 
 
-def test_my_account_forms_sessions_and_export(web_stack: RunningStack, browser: Browser) -> None:
+def test_my_account_forms_sessions_and_export(
+    web_stack: RunningStack, browser: Browser, tmp_path: Path
+) -> None:
     address = new_address("account")
+    photo = tmp_path / "me.png"
+    Image.new("RGB", (300, 200), (40, 120, 90)).save(photo)
     with browser_page(browser) as (_, page):
-        sign_up_in_browser(page, web_stack, address, "teacher", "Robin")
+        sign_up_in_browser(page, web_stack, address, "teacher", "Robin", photo=photo)
+        sign_in(web_stack, address)  # a second session, as from a phone
         page.get_by_role("navigation").get_by_role("link", name="My account").click()
         expect(page.get_by_role("heading", level=1)).to_have_text("My account")
+        # The photo chosen at sign-up is the account's own.
+        expect(page.locator("canvas.loaded[aria-label='Your photo']")).to_be_visible()
 
         profile = page.locator("#profile-form")
         profile.get_by_label("Display name").fill("Robin T.")
@@ -114,7 +122,12 @@ def test_my_account_forms_sessions_and_export(web_stack: RunningStack, browser: 
             "the email address or password is wrong"
         )
 
-        expect(page.locator("#session-list li")).to_have_count(1)
+        sessions = page.locator("#session-list li")
+        expect(sessions).to_have_count(2)
+        page.get_by_role("button", name="Sign out there").click()
+        expect(page.locator("#status")).to_have_text("That session is signed out.")
+        expect(sessions).to_have_count(1)
+        expect(sessions).to_contain_text("this browser")
         with page.expect_download() as downloaded:
             page.get_by_role("button", name="Download my data").click()
         exported = json.loads(Path(downloaded.value.path()).read_text())

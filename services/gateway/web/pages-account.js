@@ -40,7 +40,9 @@ function profileSection(me) {
 }
 
 function photoSection(me) {
-  const current = picture(me.photo_url ? "/v1/me/photo?size=thumb" : null, me.photo_url ? "Your photo" : "No photo yet", 128);
+  // Asked for even when photo_url is null: auth does not always know of the photo yet
+  // (issue 11), and a missing one costs a single 404.
+  const current = picture("/v1/me/photo?size=thumb", "Your photo", 128, "No photo yet");
   const progress = h("progress", { max: "1", value: "0", hidden: true, "aria-label": "Upload progress" });
   const photoForm = form(
     { id: "my-photo-form" },
@@ -75,7 +77,7 @@ function photoSection(me) {
       go("#/account");
     },
   });
-  return section("Your photo", "photo-heading", current, photoForm, me.photo_url ? remove : null);
+  return section("Your photo", "photo-heading", current, photoForm, remove);
 }
 
 function passwordSection() {
@@ -151,7 +153,7 @@ async function sessionsSection() {
                 type: "button",
                 class: "secondary small",
                 text: "Sign out there",
-                "aria-label": "End the session last used " + when(session.last_used_at),
+                "aria-label": "Sign out there: the session last used " + when(session.last_used_at),
                 onclick: async () => {
                   await call("DELETE", "/v1/sessions/" + session.id);
                   go("#/account");

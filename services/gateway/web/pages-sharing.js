@@ -176,7 +176,7 @@ export async function sharedWithMePage() {
               link("/#/" + path, name),
               h("span", { class: "meta", text: item.resource_type + " from " + (item.owner_display_name || "its owner") + " · you " + (item.relation === "editor" ? "can edit" : "can view") }),
               item.grant_id
-                ? button("Leave", "Stop seeing " + name, async () => {
+                ? button("Leave", "Leave " + name + " (stop seeing it)", async () => {
                     if (!(await confirmAction("Stop seeing " + name + "?", "Leave"))) {
                       return;
                     }

@@ -224,6 +224,9 @@ const observer =
 async function loadPicture(canvas) {
   const result = await call("GET", canvas.dataset.src, undefined, { blob: true });
   if (result.status !== 200) {
+    if (canvas.dataset.missing) {
+      canvas.setAttribute("aria-label", canvas.dataset.missing);
+    }
     return;
   }
   await drawBlob(canvas, result.data);
@@ -244,7 +247,8 @@ export async function drawBlob(canvas, blob) {
   }
 }
 
-export function picture(src, label, size = 64) {
+// missing: the label to show when there turns out to be no picture.
+export function picture(src, label, size = 64, missing = null) {
   const canvas = h("canvas", {
     class: "photo",
     width: String(size),
@@ -252,6 +256,9 @@ export function picture(src, label, size = 64) {
     role: "img",
     "aria-label": label,
   });
+  if (missing) {
+    canvas.dataset.missing = missing;
+  }
   if (src) {
     canvas.dataset.src = src;
     if (observer) {
