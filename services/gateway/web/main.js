@@ -127,6 +127,9 @@ onSessionChange((me) => {
 // A new tab or a restarted browser: the refresh cookie (if any) signs this page in.
 async function start() {
   const path = window.location.pathname;
+  if (MAIL_PAGES[path]) {
+    auth.takeToken();
+  }
   if (!MAIL_PAGES[path] || path === "/invitations/accept") {
     await refresh();
   }

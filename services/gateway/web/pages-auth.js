@@ -7,12 +7,17 @@ import { drawBlob, field, form, h, link, say } from "./ui.js";
 
 // Read a mail link's token once, then take it out of the address bar and the history entry,
 // so that it is not left on screen, in a bookmark or in a shared screenshot.
+// The router calls it first thing, before anything waits on the network.
+let mailToken = null;
+
 export function takeToken() {
-  const token = new URLSearchParams(window.location.search).get("token") || "";
-  if (window.location.search) {
-    window.history.replaceState(null, "", window.location.pathname);
+  if (mailToken === null) {
+    mailToken = new URLSearchParams(window.location.search).get("token") || "";
+    if (window.location.search) {
+      window.history.replaceState(null, "", window.location.pathname);
+    }
   }
-  return token;
+  return mailToken;
 }
 
 const PASSWORD_HINT = "At least 8 characters. A few unusual words make a strong password.";
