@@ -224,6 +224,7 @@ const observer =
 async function loadPicture(canvas) {
   const result = await call("GET", canvas.dataset.src, undefined, { blob: true });
   if (result.status !== 200) {
+    canvas.classList.add("missing");
     if (canvas.dataset.missing) {
       canvas.setAttribute("aria-label", canvas.dataset.missing);
     }
