@@ -159,7 +159,7 @@ def _settle(page: Page) -> None:
 
 def _save(page: Page, name: str) -> None:
     # An adaptive palette keeps a page's flat colours exact and the file small.
-    image = Image.open(io.BytesIO(page.screenshot(full_page=False))).convert("RGB")
+    image = Image.open(io.BytesIO(page.screenshot(full_page=True))).convert("RGB")
     small = image.quantize(colors=64, method=Image.Quantize.MEDIANCUT)
     path = SCREENSHOTS / f"{name}.png"
     small.save(path, optimize=True)
