@@ -43,7 +43,7 @@ class SessionRpcs(SignInRpcs):
             )
         if rotated is None:
             raise Unauthenticated("the refresh token is invalid", reason="invalid_token")
-        return self._tokens(rotated.account, rotated.session_id, new.value)
+        return self._tokens(rotated.account, rotated.session_id, new.value, rotated.expires_at)
 
     async def ListSessions(
         self, request: pb.ListSessionsRequest, context: grpc.aio.ServicerContext

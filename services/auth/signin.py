@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import uuid
 from typing import Literal, NoReturn
@@ -11,7 +12,7 @@ import grpc
 from services.auth import accounts, lockout, sessions
 from services.auth.accounts import Account, Credentials
 from services.auth.deps import RpcBase
-from services.auth.messages import account_message
+from services.auth.messages import account_message, timestamp
 from services.auth.password_policy import normalize_password, too_long
 from services.auth.validation import normalize_email
 from services.common.errors import FailedPrecondition, Unauthenticated
@@ -77,6 +78,7 @@ class SignInRpcs(RpcBase):
         if deps.hashing.needs_rehash(credentials.password_hash):
             new_hash = await deps.hashing.hash(password)
         refresh = sessions.new_refresh_token()
+        now = deps.clock()
         async with deps.pool.acquire() as connection:
             account = await accounts.record_successful_sign_in(
                 connection, credentials.account_id, credentials.password_hash, new_hash
@@ -86,7 +88,7 @@ class SignInRpcs(RpcBase):
                 locked = await lockout.account_locked(connection, credentials.account_id)
             else:
                 session_id = await sessions.create_session(
-                    connection, account.id, refresh.digest, user_agent, deps.clock(), deps.policy
+                    connection, account.id, refresh.digest, user_agent, now, deps.policy
                 )
         if account is None:
             self._refuse("locked" if locked else "invalid_credentials")
@@ -94,9 +96,11 @@ class SignInRpcs(RpcBase):
         logger.info(
             "signed in", extra={"account_id": str(account.id), "session_id": str(session_id)}
         )
-        return self._tokens(account, session_id, refresh.value)
+        return self._tokens(account, session_id, refresh.value, now + deps.policy.max_age)
 
-    def _tokens(self, account: Account, session_id: uuid.UUID, refresh: str) -> pb.SessionTokens:
+    def _tokens(
+        self, account: Account, session_id: uuid.UUID, refresh: str, expires_at: dt.datetime
+    ) -> pb.SessionTokens:
         signer = self._deps.signer
         access_token = signer.issue(
             Principal(
@@ -114,6 +118,7 @@ class SignInRpcs(RpcBase):
             refresh_token=refresh,
             session_id=str(session_id),
             account=account_message(account),
+            session_expire_time=timestamp(expires_at),
         )
 
     async def _count_failure(self, credentials: Credentials) -> bool:

@@ -84,6 +84,7 @@ DEFAULT_DETAILS: Mapping[str, str] = {
     "unauthenticated": "A valid access token is required.",
     "invalid_token": "The token is invalid or has expired.",
     "forbidden": "You may not do this.",
+    "bad_origin": "The refresh cookie is accepted only from the TrackCC website itself.",
     "conflict": "The request conflicts with the current state.",
     "rate_limited": "Too many requests; try again later.",
     "internal": "An internal error occurred.",

@@ -148,14 +148,16 @@ class RunningStack(HttpsClient):
 
 
 @contextlib.contextmanager
-def running_stack(data_dir: Path, log_name: str) -> Iterator[RunningStack]:
+def running_stack(
+    data_dir: Path, log_name: str, extra_env: Mapping[str, str] | None = None
+) -> Iterator[RunningStack]:
     port = free_port()
     output = data_dir.parent / f"{data_dir.name}-{log_name}.out"
     with output.open("wb") as sink:
         process = subprocess.Popen(
             [sys.executable, "-m", "services.localstack"],
             cwd=REPO,
-            env=stack_env(data_dir, port),
+            env=stack_env(data_dir, port, extra_env),
             stdout=sink,
             stderr=subprocess.STDOUT,
         )

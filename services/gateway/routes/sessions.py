@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+import grpc
 from aiohttp import web
 
+from services.gateway import refresh_cookie
+from services.gateway.errors import ProblemError, problem_from_rpc_error, problem_response
 from services.gateway.routes.representations import (
     PASSWORD_SCHEMA,
     SESSION_SCHEMA,
@@ -22,9 +27,27 @@ from trackcc.auth.v1 import auth_service_pb2
 # Sign-in takes any string as email: a malformed one is simply wrong credentials.
 SIGN_IN_SCHEMA = object_schema(
     ["email", "password"],
-    {"email": {"type": "string", "minLength": 1, "maxLength": 254}, "password": PASSWORD_SCHEMA},
+    {
+        "email": {"type": "string", "minLength": 1, "maxLength": 254},
+        "password": PASSWORD_SCHEMA,
+        "refresh_cookie": {
+            "type": "boolean",
+            "description": "Browsers: true puts the refresh token in the HttpOnly cookie "
+            "trackcc_refresh (Path=/v1/sessions) instead of the body.",
+        },
+    },
 )
-REFRESH_SCHEMA = object_schema(["refresh_token"], {"refresh_token": TOKEN_SCHEMA})
+# A mobile client sends its token; a browser sends {} and its trackcc_refresh cookie.
+REFRESH_SCHEMA = object_schema(
+    [],
+    {
+        "refresh_token": {
+            **TOKEN_SCHEMA,
+            "description": "Omitted by browsers, which send the trackcc_refresh cookie and "
+            "an Origin that is the gateway's own.",
+        }
+    },
+)
 
 
 async def sign_in(call: Call) -> web.StreamResponse:
@@ -34,17 +57,52 @@ async def sign_in(call: Call) -> web.StreamResponse:
         ),
         metadata=call.metadata(),
     )
+    if call.body.get("refresh_cookie") is True:
+        return _with_cookie(call, tokens)
     return json_response(session_tokens_json(tokens, call.settings.public_url))
+
+
+def _with_cookie(call: Call, tokens: auth_service_pb2.SessionTokens) -> web.StreamResponse:
+    """The tokens without the refresh token, which goes into the cookie instead."""
+    body = session_tokens_json(tokens, call.settings.public_url)
+    del body["refresh_token"]
+    response = json_response(body)
+    expires_at = (
+        tokens.session_expire_time.ToDatetime(dt.UTC)
+        if tokens.HasField("session_expire_time")
+        else None
+    )
+    refresh_cookie.set_cookie(response, tokens.refresh_token, expires_at, dt.datetime.now(dt.UTC))
+    return response
 
 
 async def refresh(call: Call) -> web.StreamResponse:
-    tokens = await call.clients.auth.RefreshSession(
-        auth_service_pb2.RefreshSessionRequest(
-            refresh_token=call.body["refresh_token"], user_agent=call.user_agent
-        ),
-        metadata=call.metadata(),
-    )
-    return json_response(session_tokens_json(tokens, call.settings.public_url))
+    if "refresh_token" in call.body:
+        tokens = await call.clients.auth.RefreshSession(
+            auth_service_pb2.RefreshSessionRequest(
+                refresh_token=call.body["refresh_token"], user_agent=call.user_agent
+            ),
+            metadata=call.metadata(),
+        )
+        return json_response(session_tokens_json(tokens, call.settings.public_url))
+    token = refresh_cookie.presented(call.request, call.settings.public_url)
+    if token is None:
+        raise ProblemError(
+            401,
+            "invalid_token",
+            detail="No refresh token: send refresh_token, or sign in again.",
+        )
+    try:
+        tokens = await call.clients.auth.RefreshSession(
+            auth_service_pb2.RefreshSessionRequest(refresh_token=token, user_agent=call.user_agent),
+            metadata=call.metadata(),
+        )
+    except grpc.aio.AioRpcError as error:
+        # A refused cookie stays refused: the browser should stop sending it.
+        response = problem_response(problem_from_rpc_error(error, {"invalid_token": 401}))
+        refresh_cookie.clear_cookie(response)
+        return response
+    return _with_cookie(call, tokens)
 
 
 async def list_sessions(call: Call) -> web.StreamResponse:
@@ -70,7 +128,9 @@ async def sign_out(call: Call) -> web.StreamResponse:
     finally:
         # Even after a failed call: the session may be gone, and forgetting costs one lookup.
         call.sessions.evict_session(principal.session_id)
-    return empty_response()
+    response = empty_response()
+    refresh_cookie.clear_cookie(response)
+    return response
 
 
 async def delete_session(call: Call) -> web.StreamResponse:
@@ -92,7 +152,9 @@ async def sign_out_everywhere(call: Call) -> web.StreamResponse:
         )
     finally:
         call.sessions.evict_user(principal.user_id)
-    return empty_response()
+    response = empty_response()
+    refresh_cookie.clear_cookie(response)
+    return response
 
 
 ROUTES = (
@@ -113,12 +175,23 @@ ROUTES = (
         path="/v1/sessions/refresh",
         handler=refresh,
         operation_id="refreshSession",
-        summary="Exchange a refresh token for new tokens",
+        summary="Exchange a refresh token (in the body, or the browser's cookie) for new tokens",
         tag="sessions",
         request_schema=REFRESH_SCHEMA,
         response_schema=SESSION_TOKENS_SCHEMA,
-        errors=(401, 422),
+        errors=(401, 403, 422),
         reason_status={"invalid_token": 401},
+        parameters=(
+            {
+                "name": refresh_cookie.COOKIE_NAME,
+                "in": "cookie",
+                "required": False,
+                "description": "Set by sign-in with refresh_cookie: true; used when the body "
+                "has no refresh_token, and only with the gateway's own Origin (else 403 "
+                "bad_origin). The answer sets its successor.",
+                "schema": {"type": "string"},
+            },
+        ),
     ),
     RouteSpec(
         method="GET",

@@ -1,10 +1,13 @@
-"""The web client: the pages that the links in mails open, served as static files.
+"""The web client (the TrackCC website), served as static files: one HTML document, ES
+modules and one style sheet, no build step.
 
-Every mail link is built from the public URL and its path names its purpose (``/verify``,
-``/reset``, ``/invitations/accept``, ``/unlock-request``, each with ``?token=T``). These pages
-are not API: they are registered apart from the route specs and kept out of the OpenAPI
-document, and :data:`WEB_PATHS` names them so that the completeness test can tell the two kinds
-of route apart. The pages call the public API from the browser like any other client.
+``/`` serves the document, and so do the paths that mail links open (``/verify``, ``/reset``,
+``/invitations/accept``, ``/unlock-request``, each with ``?token=T``): the client reads the
+path and shows that page; every other view is a hash route (``/#/classes/ID``). ``/web/NAME``
+serves each script and the sheet. None of this is API: it is registered apart from the route
+specs and kept out of the OpenAPI document, and :data:`WEB_PATHS` names these paths so that
+the completeness test can tell the two kinds of route apart. The pages call the public API
+from the browser like any other client; browser sessions are ``refresh_cookie.py``.
 
 This directory is a package so that setuptools ships the files beside this module as package
 data (``*.html``, ``*.js``, ``*.css``).
@@ -12,6 +15,7 @@ data (``*.html``, ``*.js``, ``*.css``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,13 +40,15 @@ class StaticFile:
     content_type: str
 
 
+PAGE_PATHS = ("/", "/verify", "/reset", "/invitations/accept", "/unlock-request")
+_ASSET_TYPES = {".js": "text/javascript", ".css": "text/css"}
 FILES = (
-    StaticFile("/verify", "verify.html", "text/html"),
-    StaticFile("/reset", "reset.html", "text/html"),
-    StaticFile("/invitations/accept", "invitation.html", "text/html"),
-    StaticFile("/unlock-request", "unlock-request.html", "text/html"),
-    StaticFile("/web/app.js", "app.js", "text/javascript"),
-    StaticFile("/web/app.css", "app.css", "text/css"),
+    *(StaticFile(path, "index.html", "text/html") for path in PAGE_PATHS),
+    *(
+        StaticFile(f"/web/{file.name}", file.name, _ASSET_TYPES[file.suffix])
+        for file in sorted(WEB_DIR.iterdir())
+        if file.suffix in _ASSET_TYPES
+    ),
 )
 WEB_PATHS = frozenset(item.path for item in FILES)
 
@@ -65,4 +71,7 @@ def register_web(app: web.Application) -> None:
     """
     for item in FILES:
         body = (WEB_DIR / item.file).read_bytes()
-        app.router.add_get(item.path, _handler(body, item.content_type), name=f"web.{item.file}")
+        # Route names must be dotted identifiers: web.page_invitations_accept, web.ui_js.
+        slug = re.sub(r"\W", "_", item.path.strip("/").removeprefix("web/")) or "home"
+        name = f"web.{'page_' if item.file == 'index.html' else ''}{slug}"
+        app.router.add_get(item.path, _handler(body, item.content_type), name=name)

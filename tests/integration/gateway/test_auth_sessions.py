@@ -123,10 +123,14 @@ async def test_refresh_rotates_and_a_reused_token_revokes_the_whole_session(
     [listed] = await _sessions(stack, current)
     assert listed["user_agent"] == "TrackCC-Android/2"  # the refresh passed its User-Agent
 
-    # The spent token again: someone copied it. The whole session ends, thief or not.
+    status, newest = await _refresh(stack, rotated["refresh_token"])
+    assert status == 200, newest
+
+    # The spent token again after its successor was used: not a lost answer's retry but a
+    # copy. The whole session ends, thief or not.
     status, problem = await _refresh(stack, signed_in.tokens["refresh_token"])
     assert (status, problem["code"]) == (401, "invalid_token")
-    status, problem = await _refresh(stack, rotated["refresh_token"])
+    status, problem = await _refresh(stack, newest["refresh_token"])
     assert (status, problem["code"]) == (401, "invalid_token")
     # The gateway learns of it when its cached answer ages out, within 60 s at most.
     stack.clock.advance(CACHE_SECONDS + 1)

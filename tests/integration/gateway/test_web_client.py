@@ -13,8 +13,14 @@ from services.gateway.web import WEB_CSP
 from tests.integration.gateway.test_ops import problem_of
 from tests.support.gateway import RunningGateway
 
-PAGES = ("/verify", "/reset", "/invitations/accept", "/unlock-request")
-ASSETS = {"/web/app.js": "text/javascript", "/web/app.css": "text/css"}
+PAGES = ("/", "/verify", "/reset", "/invitations/accept", "/unlock-request")
+ASSETS = {
+    "/web/main.js": "text/javascript",
+    "/web/api.js": "text/javascript",
+    "/web/ui.js": "text/javascript",
+    "/web/pages-auth.js": "text/javascript",
+    "/web/app.css": "text/css",
+}
 # The API's headers minus its CSP, which the pages replace with WEB_CSP.
 PAGE_HEADERS = {
     "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
@@ -51,7 +57,7 @@ async def test_pages_are_html_with_the_web_csp_and_no_store(
             assert response.headers.get(name) == value, name
         html = await response.text()
     # Only the one same-origin script and sheet; nothing inline, nothing from elsewhere.
-    assert re.findall(r"<script[^>]*>", html) == ['<script src="/web/app.js" defer>']
+    assert re.findall(r"<script[^>]*>", html) == ['<script type="module" src="/web/main.js">']
     assert '<link rel="stylesheet" href="/web/app.css">' in html
     assert not re.search(r"\s(style|on[a-z]+)\s*=", html, re.IGNORECASE)
     assert "http://" not in html and "https://" not in html
@@ -88,7 +94,20 @@ async def test_post_on_a_page_is_405_problem_with_the_api_headers(
         assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD"}
 
 
+async def test_modules_import_only_served_same_origin_modules(gateway: RunningGateway) -> None:
+    # No build step: every import of every module must name a file that /web/ serves.
+    async with gateway.http.get("/web/main.js") as response:
+        main = await response.text()
+    imported = set(re.findall(r'from "\./([\w-]+\.js)"', main))
+    assert imported, "main.js imports the pages"
+    for name in imported:
+        async with gateway.http.get(f"/web/{name}") as response:
+            assert response.status == 200, name
+            assert response.content_type == "text/javascript"
+            assert "https://" not in await response.text()
+
+
 async def test_nothing_else_under_web_is_served(gateway: RunningGateway) -> None:
-    for path in ("/web/", "/web/__init__.py", "/web/../pyproject.toml", "/web/verify.html"):
+    for path in ("/web/", "/web/__init__.py", "/web/../pyproject.toml", "/web/index.html"):
         async with gateway.http.get(path) as response:
             assert response.status == 404, path
