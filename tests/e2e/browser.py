@@ -7,18 +7,13 @@ Playwright; Playwright's own browser download is never used.
 
 from __future__ import annotations
 
-import email
-import email.policy
-import re
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import pytest
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, ViewportSize, expect
 
 from tests.e2e.stack import PASSWORD, REPO, RunningStack, stack_env
@@ -36,7 +31,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-MAIL_WAIT_SECONDS = 30.0
 # Browser tests sign in far more often than one person: the per-address limit would stop
 # them, and it is tested on its own elsewhere. The lockout rule does not depend on it.
 STACK_ENV = {"TRACKCC_RATE_LIMIT_PER_MINUTE": "10000"}
@@ -75,24 +69,6 @@ def browser_page(
         assert errors == []
     finally:
         context.close()
-
-
-def mail_link(stack: RunningStack, to: str, path: str, newer_than: float = 0.0) -> str:
-    """The ``{public URL}{path}?token=T`` link of the newest mail to ``to`` that has one."""
-    pattern = re.compile(re.escape(stack.base_url + path) + r"\?token=[A-Za-z0-9_.~%-]+")
-    deadline = time.monotonic() + MAIL_WAIT_SECONDS
-    while time.monotonic() < deadline:
-        for eml in sorted((stack.data_dir / "mail").glob("*.eml"), reverse=True):
-            if eml.stat().st_mtime < newer_than:
-                continue
-            message = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
-            body = message.get_body(("plain",))
-            text = body.get_content() if body is not None else ""
-            found = pattern.search(text)
-            if str(message["To"]) == to and found:
-                return found.group(0)
-        time.sleep(0.1)  # the outbox worker delivers on its own schedule
-    pytest.fail(f"no mail to {to} with a {path} link within {MAIL_WAIT_SECONDS} s")
 
 
 def sign_up_in_browser(

@@ -6,17 +6,21 @@ import email
 import email.policy
 import re
 import time
-from pathlib import Path
+
+from tests.e2e.stack import HttpsClient
 
 MAIL_WAIT_SECONDS = 60.0
 
 
-def mail_link(mail_dir: Path, base_url: str, to: str, path: str) -> str:
-    """The ``{base_url}{path}?token=T`` link of the newest mail to ``to`` that has one."""
-    pattern = re.compile(re.escape(base_url + path) + r"\?token=[A-Za-z0-9_.~%-]+")
+def mail_link(stack: HttpsClient, to: str, path: str, newer_than: float = 0.0) -> str:
+    """The ``{public URL}{path}?token=T`` link of the newest mail to ``to`` that has one,
+    among the files the stack's SMTP sink wrote (modified after ``newer_than``)."""
+    pattern = re.compile(re.escape(stack.base_url + path) + r"\?token=[A-Za-z0-9_.~%-]+")
     deadline = time.monotonic() + MAIL_WAIT_SECONDS
     while time.monotonic() < deadline:
-        for eml in sorted(mail_dir.glob("*.eml"), reverse=True):
+        for eml in sorted((stack.data_dir / "mail").glob("*.eml"), reverse=True):
+            if eml.stat().st_mtime < newer_than:
+                continue
             message = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
             body = message.get_body(("plain",))
             text = body.get_content() if body is not None else ""

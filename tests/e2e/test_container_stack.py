@@ -60,7 +60,7 @@ def _verified_account(stack: ContainerStack, email: str, role: str) -> str:
         stack.request("POST", "/v1/accounts", {"email": email, "password": PASSWORD, "role": role}),
         201,
     )
-    link = mail_link(stack.data_dir / "mail", stack.base_url, email, "/verify")
+    link = mail_link(stack, email, "/verify")
     _json(stack.request("POST", "/v1/accounts/verify", {"token": token_of(link)}), 204)
     session = _json(
         stack.request("POST", "/v1/sessions", {"email": email, "password": PASSWORD}), 200
@@ -87,7 +87,7 @@ def test_a_teacher_shares_a_class_that_a_guardian_then_reads(stack: ContainerSta
     guardian = _verified_account(stack, guardian_email, "guardian")
     # Not shared yet: the class does not exist for the guardian.
     assert stack.request("GET", f"/v1/classes/{class_id}", None, guardian)[0] == 404
-    link = mail_link(stack.data_dir / "mail", stack.base_url, guardian_email, "/invitations/accept")
+    link = mail_link(stack, guardian_email, "/invitations/accept")
     grant = _json(stack.request("POST", "/v1/invitations/accept", {"token": token_of(link)},
                                 guardian), 200)  # fmt: skip
     assert grant["relation"] == "viewer"

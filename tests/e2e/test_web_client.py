@@ -10,7 +10,8 @@ import uuid
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.e2e.browser import browser_page, mail_link
+from tests.e2e.browser import browser_page
+from tests.e2e.mail import mail_link
 from tests.e2e.stack import PASSWORD, RunningStack, sign_in, sign_up
 
 pytestmark = pytest.mark.e2e

@@ -16,7 +16,8 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Browser, Page, Request, expect
 
-from tests.e2e.browser import browser_page, mail_link, new_address, sign_up_in_browser
+from tests.e2e.browser import browser_page, new_address, sign_up_in_browser
+from tests.e2e.mail import mail_link
 from tests.e2e.stack import RunningStack, sign_in, sign_up
 
 pytestmark = pytest.mark.e2e

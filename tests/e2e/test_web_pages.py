@@ -19,7 +19,8 @@ from axe_playwright_python.sync_playwright import Axe
 from PIL import Image
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.e2e.browser import DESKTOP, PHONE, browser_page, create_support, mail_link
+from tests.e2e.browser import DESKTOP, PHONE, browser_page, create_support
+from tests.e2e.mail import mail_link
 from tests.e2e.stack import PASSWORD, REPO, RunningStack, sign_in, sign_up
 
 pytestmark = pytest.mark.e2e

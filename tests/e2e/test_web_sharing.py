@@ -8,7 +8,8 @@ import json
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.e2e.browser import browser_page, mail_link, new_address, sign_in_in_browser
+from tests.e2e.browser import browser_page, new_address, sign_in_in_browser
+from tests.e2e.mail import mail_link
 from tests.e2e.stack import PASSWORD, RunningStack, sign_in, sign_up
 
 pytestmark = pytest.mark.e2e
