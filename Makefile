@@ -10,7 +10,7 @@ GEN_STAMP := $(GEN)/.stamp
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: help setup run test lint fmt protos bench clean unit integration e2e browser images
+.PHONY: help setup run test lint fmt protos bench clean unit integration e2e browser images tools
 
 help:
 	@echo "make run     start the whole local stack (https://localhost:8443)"
@@ -66,13 +66,27 @@ browser:
 		apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } || true
 	@test -x $(CHROMIUM) || { echo "$(CHROMIUM) is missing: install Debian's chromium package (as root: apt-get install chromium)" >&2; exit 1; }
 
-test: lint browser
+# Outside scanners whose pins clash with the project's live in virtual environments of their
+# own under .tools/, installed exactly from their lock in tests/tools/.
+TOOLS := .tools
+TOOL_LOCKS := $(wildcard tests/tools/*.txt)
+TOOL_STAMPS := $(patsubst tests/tools/%.txt,$(TOOLS)/%/.installed-stamp,$(TOOL_LOCKS))
+
+$(TOOLS)/%/.installed-stamp: tests/tools/%.txt
+	rm -rf $(TOOLS)/$*
+	$(PYTHON) -m venv $(TOOLS)/$*
+	$(TOOLS)/$*/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -r $<
+	@touch $@
+
+tools: $(TOOL_STAMPS)
+
+test: lint browser tools
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 unit: setup
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
-integration: setup
+integration: setup tools
 	$(PY) -m pytest tests/integration $(PYTEST_ARGS)
 
 e2e: setup browser
@@ -93,4 +107,4 @@ bench: setup
 	$(PY) -m bench $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) $(GEN) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(GEN) $(TOOLS) .mypy_cache .ruff_cache .pytest_cache

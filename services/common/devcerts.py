@@ -19,7 +19,16 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from services.common.tls import TlsFiles
 
 LEAF_NAMES = ("gateway", "auth", "roster", "sharing")
-_VALIDITY = dt.timedelta(days=825)
+# Below the 366 days that Mozilla's TLS guidelines (and browsers, at 398) accept for a leaf.
+LEAF_VALIDITY = dt.timedelta(days=365)
+# A leaf this close to its end is made anew at the next start, so a developer's never lapses.
+_RENEW_BEFORE = dt.timedelta(days=30)
+SPIFFE_TRUST_DOMAIN = "trackcc"
+
+
+def spiffe_id(component: str) -> str:
+    """The URI SAN that names a component to its peers: ``spiffe://trackcc/<component>``."""
+    return f"spiffe://{SPIFFE_TRUST_DOMAIN}/{component}"
 
 
 @dataclass(frozen=True)
@@ -54,8 +63,10 @@ def _write_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
 def ensure_dev_pki(directory: Path, names: tuple[str, ...] = LEAF_NAMES) -> DevPki:
     """Creates the CA and one certificate per name unless they exist; returns their paths.
 
-    Every leaf is valid for ``localhost``, ``127.0.0.1``, ``::1`` and its own name, and may be
-    used as server and as client certificate (mutual TLS between services).
+    Every leaf names its component by the URI ``spiffe://trackcc/<name>`` (how peers tell
+    components apart), is valid for ``localhost``, ``127.0.0.1``, ``::1`` and its own name, and
+    may be used as server and as client certificate (mutual TLS between services). A leaf that
+    ends within 30 days, or has no such URI, is replaced.
     """
     pki = DevPki(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -74,6 +85,9 @@ def ensure_dev_pki(directory: Path, names: tuple[str, ...] = LEAF_NAMES) -> DevP
             .not_valid_before(now - dt.timedelta(minutes=5))
             .not_valid_after(now + dt.timedelta(days=3650))
             .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .add_extension(
+                x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False
+            )
             .add_extension(
                 x509.KeyUsage(
                     digital_signature=True,
@@ -99,7 +113,7 @@ def ensure_dev_pki(directory: Path, names: tuple[str, ...] = LEAF_NAMES) -> DevP
     ca_cert = x509.load_pem_x509_certificate(pki.ca.read_bytes())
     for name in names:
         files = pki.leaf(name)
-        if files.cert.exists() and files.key.exists():
+        if files.cert.exists() and files.key.exists() and _current(files.cert, name, now):
             continue
         key = ec.generate_private_key(ec.SECP256R1())
         cert = (
@@ -109,10 +123,12 @@ def ensure_dev_pki(directory: Path, names: tuple[str, ...] = LEAF_NAMES) -> DevP
             .public_key(key.public_key())
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + _VALIDITY)
+            .not_valid_after(now + LEAF_VALIDITY)
             .add_extension(
                 x509.SubjectAlternativeName(
                     [
+                        # Peers check the component by this URI, not by the common name.
+                        x509.UniformResourceIdentifier(spiffe_id(name)),
                         x509.DNSName("localhost"),
                         x509.DNSName(name),
                         x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
@@ -128,8 +144,30 @@ def ensure_dev_pki(directory: Path, names: tuple[str, ...] = LEAF_NAMES) -> DevP
                 critical=False,
             )
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            # RFC 5280 path validation (as strict verifiers do it) needs both identifiers.
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key_loaded.public_key()),
+                critical=False,
+            )
+            .add_extension(
+                x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False
+            )
             .sign(ca_key_loaded, hashes.SHA256())
         )
         _write_key(files.key, key)
         files.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     return pki
+
+
+def _current(path: Path, name: str, now: dt.datetime) -> bool:
+    """False when the leaf ends soon or predates the SPIFFE ID and key identifiers: it is made
+    anew."""
+    cert = x509.load_pem_x509_certificate(path.read_bytes())
+    if cert.not_valid_after_utc - now < _RENEW_BEFORE:
+        return False
+    try:
+        names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        cert.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier)
+    except x509.ExtensionNotFound:
+        return False
+    return spiffe_id(name) in names.get_values_for_type(x509.UniformResourceIdentifier)

@@ -11,16 +11,19 @@ from services.common.metrics_http import start_metrics_server
 from services.gateway.appkeys import REGISTRY
 from services.gateway.config import GatewaySettings
 from services.gateway.http_errors import HANDLER_ARGS, ProblemAppRunner
+from services.gateway.tls_groups import restrict_groups
 
 # In-flight requests get this long to finish on SIGTERM.
 SHUTDOWN_TIMEOUT_SECONDS = 10.0
 
 
 def https_context(settings: GatewaySettings) -> ssl.SSLContext:
-    """TLS 1.2 (forward-secret AEAD suites only) and 1.3; nothing older."""
+    """TLS 1.2 (forward-secret AEAD suites only) and 1.3; nothing older; X25519, P-256 and
+    P-384 key exchange (Mozilla's "intermediate" profile)."""
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.set_ciphers("ECDHE+AESGCM:ECDHE+CHACHA20")
+    restrict_groups(context)
     context.load_cert_chain(settings.https_cert, settings.https_key)
     return context
 
