@@ -66,3 +66,21 @@ class DatabaseSettings:
 
 # What repositories take: a plain connection, or one borrowed from the pool.
 DbConnection: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
+
+
+# What a lost or refused database connection raises: the server restarting, shutting down,
+# not yet accepting, or unreachable. Such a call is answered UNAVAILABLE (the gateway: 503,
+# so clients retry), never INTERNAL: nothing is wrong with the request or the code.
+_CONNECTION_LOSS: tuple[type[BaseException], ...] = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CrashShutdownError,
+)
+
+
+def is_connection_loss(error: BaseException) -> bool:
+    """True when ``error`` means the database could not be reached, not that the call failed."""
+    return isinstance(error, _CONNECTION_LOSS)

@@ -4,7 +4,8 @@
   (go-grpc-prometheus names and labels).
 - :class:`ErrorInterceptor`: takes the request id from metadata for the logs, turns
   :class:`~services.common.errors.ServiceError` into a rich gRPC status and any other
-  exception into ``INTERNAL`` without leaking its text.
+  exception into ``INTERNAL`` without leaking its text (a lost database connection into
+  ``UNAVAILABLE``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import grpc
 from grpc_status import rpc_status
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
+from services.common.db import is_connection_loss
 from services.common.errors import ServiceError
 from services.common.logs import REQUEST_ID_HEADER, accept_request_id, request_id_var
 
@@ -228,6 +230,10 @@ class ErrorInterceptor(_WrappingInterceptor):
             await context.abort(status.code, status.details, status.trailing_metadata)
         if isinstance(error, NotImplementedError):  # generated base servicers raise it
             await context.abort(grpc.StatusCode.UNIMPLEMENTED, "method not implemented yet")
+        if is_connection_loss(error):
+            # A database restart or failover: the caller may retry; no traceback is needed.
+            logger.warning("database unavailable in %s: %s", method, type(error).__name__)
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "database unavailable")
         logger.exception("unhandled error in %s", method)
         await context.abort(grpc.StatusCode.INTERNAL, "internal error")
 

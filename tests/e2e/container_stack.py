@@ -10,6 +10,7 @@ gateway's HTTPS port is published, on the host's loopback.
 from __future__ import annotations
 
 import contextlib
+import json
 import secrets
 import shutil
 import socket
@@ -34,10 +35,12 @@ from services.localstack.components import (
 from services.localstack.database import LocalDatabase
 from services.localstack.layout import DataLayout, prepare
 from services.localstack.settings import StackSettings
-from tests.e2e.stack import HttpsClient
+from tests.e2e.mail import mail_link, token_of
+from tests.e2e.stack import PASSWORD, HttpsClient, Response
 from tests.support.engine import TEST_LABELS, ContainerEngine
 from tests.support.postgres import MEMORY_DATA
 
+IMAGE_DATA = "/var/lib/postgresql/data"  # PGDATA of deploy/docker/postgres/Dockerfile
 GRPC_PORTS = {"auth": 50051, "roster": 50052, "sharing": 50053}
 METRICS_PORT = 9464
 SMTP_PORT = 2525
@@ -137,8 +140,14 @@ def _wait_for_postgres(container: Container, password: str) -> None:
 
 
 @contextlib.contextmanager
-def running_container_stack(engine: ContainerEngine, work: Path) -> Iterator[ContainerStack]:
-    """Starts everything, waits until the gateway is ready, removes everything afterwards."""
+def running_container_stack(
+    engine: ContainerEngine, work: Path, *, durable_postgres: bool = False
+) -> Iterator[ContainerStack]:
+    """Starts everything, waits until the gateway is ready, removes everything afterwards.
+
+    With ``durable_postgres`` the database lives on a Docker volume (and fsyncs), so it
+    survives a restart of its container; otherwise in memory, as throwaway test data may.
+    """
     layout = DataLayout(work / "data")
     _, role_password = prepare(layout)
     layout.mail.chmod(0o777)  # the sink writes as uid 10001
@@ -154,16 +163,29 @@ def running_container_stack(engine: ContainerEngine, work: Path) -> Iterator[Con
     )
     stack = ContainerStack(engine, network, layout.root, _free_port())
     images = engine.images.components
+    volume = None
     try:
         admin_password = secrets.token_urlsafe(18)
+        # The root is read-only: the socket goes to the tmpfs (clients use TCP anyway).
+        postgres_flags = ["-c", "unix_socket_directories=/tmp"]
+        if durable_postgres:
+            volume = engine.client.volumes.create(f"{network.name}-pgdata", labels=TEST_LABELS)
+            # A new volume takes the image's folder (the postgres user's, mode 0700).
+            storage: dict[str, Any] = {
+                "volumes": {str(volume.name): {"bind": IMAGE_DATA, "mode": "rw"}},
+                "environment": {"POSTGRES_PASSWORD": admin_password, "PGDATA": IMAGE_DATA},
+            }
+        else:
+            storage = {
+                "tmpfs": {MEMORY_DATA: "size=1g,mode=1777", "/tmp": "size=16m,mode=1777"},
+                "environment": {
+                    "POSTGRES_PASSWORD": admin_password,
+                    "PGDATA": f"{MEMORY_DATA}/pg",
+                },
+            }
+            postgres_flags += ["-c", "fsync=off"]
         postgres = _run(
-            stack,
-            "postgres",
-            engine.images.postgres,
-            environment={"POSTGRES_PASSWORD": admin_password, "PGDATA": f"{MEMORY_DATA}/pg"},
-            tmpfs={MEMORY_DATA: "size=1g,mode=1777", "/tmp": "size=16m,mode=1777"},
-            # The root is read-only: the socket goes to the tmpfs (clients use TCP anyway).
-            command=["-c", "fsync=off", "-c", "unix_socket_directories=/tmp"],
+            stack, "postgres", engine.images.postgres, command=postgres_flags, **storage
         )
         _run(
             stack,
@@ -189,7 +211,8 @@ def running_container_stack(engine: ContainerEngine, work: Path) -> Iterator[Con
             **_HARDENED,
         )
         wiring = Wiring(
-            StackSettings(stack.https_port, METRICS_PORT, INSIDE, None, None, "INFO"),
+            # Tests sign in far more often than one school's address would.
+            StackSettings(stack.https_port, METRICS_PORT, INSIDE, None, 100_000, "INFO"),
             DataLayout(INSIDE),
             DevPki(INSIDE / "tls"),
             LocalDatabase(admin_url, role_password, None),
@@ -221,3 +244,27 @@ def running_container_stack(engine: ContainerEngine, work: Path) -> Iterator[Con
             with contextlib.suppress(docker.errors.APIError):
                 container.remove(force=True)
         network.remove()
+        if volume is not None:
+            volume.remove(force=True)
+
+
+def expect_json(response: Response, expected: int) -> Any:
+    """The JSON body of an answer that must have status ``expected``."""
+    status, _, body = response
+    assert status == expected, body
+    return json.loads(body) if body else None
+
+
+def verified_account(stack: ContainerStack, email: str, role: str) -> str:
+    """Signs up, follows the verification mail, signs in; returns the access token."""
+    expect_json(
+        stack.request("POST", "/v1/accounts", {"email": email, "password": PASSWORD, "role": role}),
+        201,
+    )
+    link = mail_link(stack, email, "/verify")
+    expect_json(stack.request("POST", "/v1/accounts/verify", {"token": token_of(link)}), 204)
+    session = expect_json(
+        stack.request("POST", "/v1/sessions", {"email": email, "password": PASSWORD}), 200
+    )
+    assert session["account"]["email_verified"] is True
+    return str(session["access_token"])

@@ -8,12 +8,10 @@ with the reason; they never pass without running.
 from __future__ import annotations
 
 import io
-import json
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -24,7 +22,9 @@ from tests.e2e.container_stack import (
     METRICS_PORT,
     STOP_GRACE_SECONDS,
     ContainerStack,
+    expect_json,
     running_container_stack,
+    verified_account,
 )
 from tests.e2e.mail import mail_link, token_of
 from tests.e2e.stack import PASSWORD
@@ -48,33 +48,12 @@ def stack(
         yield s
 
 
-def _json(response: tuple[int, dict[str, str], bytes], expected: int) -> Any:
-    status, _, body = response
-    assert status == expected, body
-    return json.loads(body) if body else None
-
-
-def _verified_account(stack: ContainerStack, email: str, role: str) -> str:
-    """Signs up, follows the verification mail, signs in; returns the access token."""
-    _json(
-        stack.request("POST", "/v1/accounts", {"email": email, "password": PASSWORD, "role": role}),
-        201,
-    )
-    link = mail_link(stack, email, "/verify")
-    _json(stack.request("POST", "/v1/accounts/verify", {"token": token_of(link)}), 204)
-    session = _json(
-        stack.request("POST", "/v1/sessions", {"email": email, "password": PASSWORD}), 200
-    )
-    assert session["account"]["email_verified"] is True
-    return str(session["access_token"])
-
-
 def test_a_teacher_shares_a_class_that_a_guardian_then_reads(stack: ContainerStack) -> None:
     teacher_email = f"teacher-{uuid.uuid4().hex[:8]}@example.com"
     guardian_email = f"guardian-{uuid.uuid4().hex[:8]}@example.com"
-    teacher = _verified_account(stack, teacher_email, "teacher")
+    teacher = verified_account(stack, teacher_email, "teacher")
 
-    school_class = _json(
+    school_class = expect_json(
         stack.request(
             "POST", "/v1/classes", {"name": "Year 5 Robins", "term": "2026 autumn"}, teacher
         ),  # fmt: skip
@@ -82,19 +61,21 @@ def test_a_teacher_shares_a_class_that_a_guardian_then_reads(stack: ContainerSta
     )
     class_id = school_class["id"]
     invitation = {"email": guardian_email, "relation": "viewer", "role": "guardian"}
-    _json(stack.request("POST", f"/v1/classes/{class_id}/invitations", invitation, teacher), 201)
+    expect_json(
+        stack.request("POST", f"/v1/classes/{class_id}/invitations", invitation, teacher), 201
+    )
 
-    guardian = _verified_account(stack, guardian_email, "guardian")
+    guardian = verified_account(stack, guardian_email, "guardian")
     # Not shared yet: the class does not exist for the guardian.
     assert stack.request("GET", f"/v1/classes/{class_id}", None, guardian)[0] == 404
     link = mail_link(stack, guardian_email, "/invitations/accept")
-    grant = _json(stack.request("POST", "/v1/invitations/accept", {"token": token_of(link)},
+    grant = expect_json(stack.request("POST", "/v1/invitations/accept", {"token": token_of(link)},
                                 guardian), 200)  # fmt: skip
     assert grant["relation"] == "viewer"
 
-    seen = _json(stack.request("GET", f"/v1/classes/{class_id}", None, guardian), 200)
+    seen = expect_json(stack.request("GET", f"/v1/classes/{class_id}", None, guardian), 200)
     assert (seen["name"], seen["access"]) == ("Year 5 Robins", "viewer")
-    listed = _json(stack.request("GET", "/v1/classes", None, guardian), 200)
+    listed = expect_json(stack.request("GET", "/v1/classes", None, guardian), 200)
     assert [item["id"] for item in listed["items"]] == [class_id]
 
 
@@ -186,7 +167,7 @@ def test_faults_of_one_container_show_and_heal(stack: ContainerStack) -> None:
 
     # Data written before the faults is still there, and the stack takes new writes.
     email = f"after-faults-{uuid.uuid4().hex[:8]}@example.com"
-    _json(
+    expect_json(
         stack.request(
             "POST", "/v1/accounts", {"email": email, "password": PASSWORD, "role": "teacher"}
         ),  # fmt: skip
