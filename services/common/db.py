@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from dataclasses import dataclass
 from typing import TypeAlias
 
@@ -72,7 +73,8 @@ DbConnection: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionPr
 # not yet accepting, or unreachable. Such a call is answered UNAVAILABLE (the gateway: 503,
 # so clients retry), never INTERNAL: nothing is wrong with the request or the code.
 _CONNECTION_LOSS: tuple[type[BaseException], ...] = (
-    OSError,
+    ConnectionError,  # refused, reset, aborted, broken pipe
+    socket.gaierror,  # the database's host name does not resolve (yet)
     asyncpg.PostgresConnectionError,
     asyncpg.exceptions.ConnectionDoesNotExistError,
     asyncpg.exceptions.CannotConnectNowError,

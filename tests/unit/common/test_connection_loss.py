@@ -26,6 +26,7 @@ def test_a_lost_or_refused_connection_is_connection_loss(error: BaseException) -
     "error",
     [
         ValueError("bad value"),
+        FileNotFoundError("a file the code needs"),
         asyncpg.exceptions.UniqueViolationError("duplicate key"),
         asyncpg.exceptions.InterfaceError("cannot perform operation: another one is in progress"),
     ],
