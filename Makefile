@@ -10,7 +10,7 @@ GEN_STAMP := $(GEN)/.stamp
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: help setup run test lint fmt protos bench clean unit integration e2e browser images tools
+.PHONY: help setup run test lint fmt protos bench soak clean unit integration e2e browser images tools
 
 help:
 	@echo "make run     start the whole local stack (https://localhost:8443)"
@@ -21,6 +21,7 @@ help:
 	@echo "make fmt     format the code"
 	@echo "make protos  generate Python code from protos/"
 	@echo "make bench   run the benchmarks under bench/ (BENCH_ARGS=\"roster --quick\")"
+	@echo "make soak    ten minutes of mixed traffic, a table a minute (SOAK_ARGS=\"--rate 40\")"
 	@echo "make clean   remove the virtual environment and generated code (keeps var/)"
 
 $(STAMP): pyproject.toml
@@ -105,6 +106,12 @@ bench: setup
 		(apt-get install -y -qq wrk >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq wrk)); } \
 		|| echo "wrk is not installed: the benches use the Python load generator"
 	$(PY) -m bench $(BENCH_ARGS)
+
+# Ten minutes of mixed traffic against a fresh local stack; not part of `make test`.
+SOAK_ARGS ?=
+
+soak: setup
+	$(PY) -m bench.soak $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) $(GEN) $(TOOLS) .mypy_cache .ruff_cache .pytest_cache

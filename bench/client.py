@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+import json
 import re
 import time
 from collections.abc import AsyncIterator
@@ -49,6 +50,22 @@ class ApiClient:
             return (
                 await response.json() if text and response.content_type.endswith("json") else None
             )
+
+    async def call_status(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        token: str | None = None,
+    ) -> tuple[int, Any]:
+        """Any answer, never raising for its status: the status and the JSON body (or None)."""
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        async with self._http.request(
+            method, self._stack.base_url + path, json=body, headers=headers
+        ) as response:
+            text = await response.text()
+            parsed = json.loads(text) if text and response.content_type.endswith("json") else None
+            return response.status, parsed
 
     async def route_exists(self, method: str, template: str) -> bool:
         """Whether the gateway's OpenAPI document lists ``method template``."""
