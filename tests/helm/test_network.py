@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.helm.chart import (
+from tests.support.helm_chart import (
     COMPONENTS,
     FULLNAME,
     RELEASE,

@@ -16,7 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from services.common.devcerts import DevPki
 from services.localstack.postgres import PostgresEndpoint
-from tests.integration.gateway.auth_support import (
+from tests.support.auth_stack import (
     NEW_PASSWORD,
     PASSWORD,
     RESET_SUBJECT,

@@ -15,11 +15,11 @@ import pytest
 
 from services.gateway.routes import all_routes
 from services.gateway.routes.spec import RouteSpec
-from tests.integration.gateway.raw_http import raw_request, request_bytes
-from tests.integration.gateway.roster_support import create_class, new_user
-from tests.integration.gateway.sharing_support import PASSWORD, User
-from tests.integration.gateway.test_ops import assert_security_headers, problem_of
 from tests.support.gateway import RunningGateway
+from tests.support.http_checks import assert_security_headers, problem_of
+from tests.support.raw_http import raw_request, request_bytes
+from tests.support.roster_calls import create_class, new_user
+from tests.support.sharing_stack import PASSWORD, User
 
 SURROGATE = "\ud800"
 

@@ -8,16 +8,16 @@ import uuid
 
 import pytest
 
-from tests.integration.gateway.roster_support import (
+from tests.support.gateway import RunningGateway
+from tests.support.http_checks import problem_of
+from tests.support.roster_calls import (
     call,
     create_class,
     create_student,
     new_user,
     problem,
 )
-from tests.integration.gateway.sharing_support import User
-from tests.integration.gateway.test_ops import problem_of
-from tests.support.gateway import RunningGateway
+from tests.support.sharing_stack import User
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,8 @@ import grpc
 import pytest
 
 from services.roster import authorization, class_page_access
-from tests.integration.roster.harness import Person, Stack, reason
+from tests.support.roster_service import Person, Stack
+from tests.support.rpc_errors import reason
 from trackcc.roster.v1 import roster_service_pb2 as pb
 from trackcc.sharing.v1 import sharing_service_pb2 as spb
 
