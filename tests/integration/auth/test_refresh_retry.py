@@ -1,6 +1,6 @@
 """A refresh whose answer was lost may be retried once its successor is known unused.
 
-API.md, "Sessions": a spent token presented again within 10 s, while the token it was
+docs/api.md, "Sessions": a spent token presented again within 10 s, while the token it was
 rotated to has never been used, rotates again and that unused successor dies; every other
 reuse revokes the whole session, including a later use of the successor that died.
 """

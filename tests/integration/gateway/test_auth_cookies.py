@@ -1,4 +1,4 @@
-"""Browser sessions: the ``trackcc_refresh`` cookie (API.md, "Web client and browser
+"""Browser sessions: the ``trackcc_refresh`` cookie (docs/api.md, "Web client and browser
 sessions"), against real auth and PostgreSQL.
 
 Cookies are read from ``Set-Cookie`` and sent by hand, as a browser would, so that each test

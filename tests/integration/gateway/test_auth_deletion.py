@@ -30,7 +30,7 @@ from tests.support.auth_stack import (
 )
 from tests.support.http_checks import problem_of
 
-# API.md: everything the account owns is gone within 60 s.
+# docs/api.md: everything the account owns is gone within 60 s.
 PURGE_LIMIT_SECONDS = 60.0
 
 

@@ -34,7 +34,7 @@ from tests.support.auth_stack import (
 
 WRONG = "not my password at all 3"
 THIRD_PASSWORD = "saffron glacier tandem 61"
-AUDIT_WAIT_SECONDS = 60.0  # API.md: a deleted account is gone within 60 s
+AUDIT_WAIT_SECONDS = 60.0  # docs/api.md: a deleted account is gone within 60 s
 METRICS_WAIT_SECONDS = 15.0
 
 

@@ -68,7 +68,7 @@ async def test_invalid_signups_are_422_naming_each_field(stack: AuthStack) -> No
     ("password", "why"),
     [
         ("password123", "guess"),
-        # zxcvbn estimates it under 10^8 guesses (API.md names it).
+        # zxcvbn estimates it under 10^8 guesses (docs/api.md names it).
         ("Tr0ub4dour&3", "guess"),
         ("{local} plum orchard 61", "email"),
         ("Trackcc plum orchard 61", "trackcc"),

@@ -215,7 +215,7 @@ async def test_an_authorization_header_that_is_not_utf8_is_401(gateway: RunningG
 async def test_a_password_may_hold_any_character_but_a_lone_surrogate(
     gateway: RunningGateway,
 ) -> None:
-    # API.md: passwords are any Unicode characters; only what cannot be encoded is refused.
+    # docs/api.md: passwords are any Unicode characters; only what cannot be encoded is refused.
     body = {"email": "nobody-here@example.org", "password": "tab\there\u0001bell"}
     async with gateway.http.post("/v1/sessions", json=body) as response:
         assert response.status == 401, await response.text()

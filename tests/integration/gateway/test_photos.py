@@ -1,5 +1,5 @@
 """Student photos and the account photo through the gateway: streaming upload, the photo rules
-of API.md, conditional downloads and caching headers."""
+of docs/api.md, conditional downloads and caching headers."""
 
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ from tests.support.http_checks import problem_of
 RESOURCE = str(uuid.uuid4())
 INVITE = {"email": "guardian@example.org", "relation": "viewer", "role": "guardian"}
 
-# Every row of API.md's sharing table: method, path, JSON body (None for no body).
+# Every row of docs/api.md's sharing table: method, path, JSON body (None for no body).
 SHARING_ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
     ("POST", f"/v1/classes/{RESOURCE}/invitations", INVITE),
     ("POST", f"/v1/students/{RESOURCE}/invitations", INVITE),

@@ -1,4 +1,4 @@
-"""Owner CRUD, strangers, viewers and editors on classes and students (API.md roster rows)."""
+"""Owner CRUD, strangers, viewers and editors on classes and students (docs/api.md roster rows)."""
 
 from __future__ import annotations
 
