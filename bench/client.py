@@ -1,4 +1,4 @@
-"""The few API calls that set up realistic data, made as a client would make them (API.md)."""
+"""The few API calls that set up realistic data, made as a client would make them (docs/api.md)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ MAIL_WAIT_SECONDS = 30.0
 
 
 class ApiError(RuntimeError):
-    """A set-up call did not answer as API.md says it should."""
+    """A set-up call did not answer as docs/api.md says it should."""
 
 
 class ApiClient:

@@ -19,7 +19,7 @@ from bench.stack import BenchStack
 from bench.stats import summarize
 
 MIB = 1024 * 1024
-# API.md: at most 5 MiB; just under it, so every upload is accepted and as large as allowed.
+# docs/api.md: at most 5 MiB; just under it, so every upload is accepted and as large as allowed.
 PHOTO_BYTES = 5 * MIB - 32 * 1024
 SAMPLE_INTERVAL_SECONDS = 0.02
 UPLOAD_TIMEOUT_SECONDS = 120.0

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
@@ -12,6 +11,7 @@ from services.common.devcerts import DevPki, ensure_dev_pki
 from services.localstack.postgres import PostgresEndpoint
 from tests.support.engine import ContainerEngine, NoEngine, describe_backend, open_engine
 from tests.support.postgres import TestDatabase, create_test_database, postgres_endpoint
+from tests.support.terminal import TerminalLines
 
 
 def pytest_report_header() -> str:
@@ -24,7 +24,7 @@ def container_engine(request: pytest.FixtureRequest) -> Iterator[ContainerEngine
     """The Docker engine with this checkout's images built, or why there is none."""
     plugins = request.config.pluginmanager
     reporter = plugins.get_plugin("terminalreporter")
-    out = _TerminalLines(reporter) if reporter is not None else sys.stderr
+    out = TerminalLines(reporter) if reporter is not None else sys.stderr
     # Shown as the build goes, not captured: a first build takes minutes.
     with plugins.getplugin("capturemanager").global_and_fixture_disabled():
         engine = open_engine(out)
@@ -52,18 +52,3 @@ async def database(pg_endpoint: PostgresEndpoint) -> TestDatabase:
 def pki(tmp_path_factory: pytest.TempPathFactory) -> DevPki:
     """A CA and certificates for gateway, auth, roster and sharing."""
     return ensure_dev_pki(tmp_path_factory.mktemp("tls"))
-
-
-class _TerminalLines:
-    """A text sink that shows each line in pytest's output, past output capturing."""
-
-    def __init__(self, reporter: Any) -> None:
-        self._reporter = reporter
-
-    def write(self, text: str) -> int:
-        for line in text.splitlines():
-            self._reporter.write_line(line)
-        return len(text)
-
-    def flush(self) -> None:
-        pass

@@ -24,7 +24,7 @@ SESSION_IDLE_DAYS = "TRACKCC_AUTH_SESSION_IDLE_DAYS"
 SESSION_MAX_DAYS = "TRACKCC_AUTH_SESSION_MAX_DAYS"
 EMAIL_HMAC_KEY = "TRACKCC_AUTH_EMAIL_HMAC_KEY"
 
-# API.md: access tokens live at most 15 minutes, so a revoked session's token dies soon.
+# docs/api.md: access tokens live at most 15 minutes, so a revoked session's token dies soon.
 MAX_ACCESS_TOKEN_TTL_SECONDS = 900
 
 
@@ -39,7 +39,7 @@ class AuthSettings:
     access_token_ttl_seconds: int
     hash_concurrency: int
     # NIST SP 800-63B (section 4.2.3, AAL1 reauthentication) allows 30 days between
-    # authentications; API.md reads that as 30 days idle and caps a session at 90 days.
+    # authentications; docs/api.md reads that as 30 days idle and caps a session at 90 days.
     session_idle: dt.timedelta
     session_max: dt.timedelta
     # Key of the HMAC that names unknown emails in the lockout table (lockout.py says why).

@@ -25,7 +25,7 @@ from services.common.wakeups import wait_for_wake
 
 logger = logging.getLogger(__name__)
 
-# Short first retries: API.md promises everything gone within 60 s when the others answer.
+# Short first retries: docs/api.md promises everything gone within 60 s when the others answer.
 DELETION_RETRY = RetryPolicy(
     base=RetryPolicy().base / 5, cap=RetryPolicy().cap / 12, lease=RetryPolicy().lease
 )

@@ -3,7 +3,7 @@
 Every count changes in one guarded UPDATE (``WHERE locked_at IS NULL``) that increments and
 sets ``locked_at`` together, so parallel attempts queue on the row lock and exactly one of
 them sees the tenth failure; the rest find the row locked and change nothing. The tenth
-failure is still a failed sign-in (API.md): it answers ``invalid_credentials`` like the
+failure is still a failed sign-in (docs/api.md): it answers ``invalid_credentials`` like the
 nine before it, and only attempts that find the lock already there answer
 ``account_locked`` (:attr:`Failure.refused_as_locked`). Fifty parallel wrong attempts thus
 give exactly ten 401s and forty 423s. A success

@@ -18,7 +18,7 @@ from services.common.db import DbConnection
 Purpose = Literal["verify_email", "change_email", "reset_password", "unlock_request"]
 
 TOKEN_BYTES: Final = 32
-# API.md: verification 7 days, reset 1 hour; the lockout notice link lives as long as a
+# docs/api.md: verification 7 days, reset 1 hour; the lockout notice link lives as long as a
 # verification link.
 LIFETIMES: Final[dict[Purpose, dt.timedelta]] = {
     "verify_email": dt.timedelta(days=7),

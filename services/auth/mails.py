@@ -1,7 +1,7 @@
 """Every mail the auth service sends: subject, body and link. Never a password.
 
 Links are built from the configured public URL only (never from request data) and their
-path names their purpose, as API.md's local-stack section lists them.
+path names their purpose, as docs/api.md's "The website and mail links" lists them.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""API.md's password policy: length, no email local part or product name, zxcvbn strength.
+"""docs/api.md's password policy: length, no email local part or product name, zxcvbn strength.
 
 The checks are pure and synchronous (zxcvbn is CPU-bound Python); the servicer runs them in
 a worker thread. The result is the NFKC form of the password, which is what gets hashed, so
@@ -16,7 +16,7 @@ from services.common.errors import InvalidArgument
 
 MIN_LENGTH: Final = 8
 MAX_LENGTH: Final = 256
-# "Guessable" is a zxcvbn estimate under 10^8 guesses (API.md). Not zxcvbn's score 3: that
+# "Guessable" is a zxcvbn estimate under 10^8 guesses (docs/api.md). Not zxcvbn's score 3: that
 # needs 10^8 + 5 guesses, and a random 8-character password estimates at exactly 10^8
 # (brute force over 10 symbols a position), so no password of the minimum length could
 # pass and "at least 8 characters" would be untrue. The score still goes to the client.

@@ -20,7 +20,7 @@ from trackcc.auth.v1 import auth_service_pb2 as pb
 
 logger = logging.getLogger(__name__)
 
-# API.md: at most 3 reset mails per account per hour; further requests send nothing.
+# docs/api.md: at most 3 reset mails per account per hour; further requests send nothing.
 RESETS_PER_HOUR: Final = 3
 _NO_ACCOUNT: Final = uuid.UUID(int=0)
 

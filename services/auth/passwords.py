@@ -1,9 +1,9 @@
 """argon2id password hashing, in worker processes below the event loops' priority, capped.
 
-Parameters are OWASP's minimum for argon2id (19 MiB, 2 passes, 1 lane). ARCHITECTURE.md
+Parameters are OWASP's minimum for argon2id (19 MiB, 2 passes, 1 lane). docs/architecture.md
 measured 15 ms per verify with them on our 2-core machine (about 118 verifies/s on two
 threads), against 88 ms for argon2-cffi's default profile: the minimum keeps sign-in fast
-enough while staying at the floor API.md promises. bench/README.md has this machine's figures.
+enough while staying at the floor docs/api.md promises. bench/README.md has this machine's figures.
 """
 
 from __future__ import annotations

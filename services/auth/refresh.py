@@ -5,7 +5,7 @@ the same token exactly one wins; the spent hash is remembered with the token it 
 to (its successor). Presenting a spent token again means the token was copied: the whole
 session is revoked and the event audited.
 
-The exception (API.md, "Sessions"): a client whose answer was lost retries with the same
+The exception (docs/api.md, "Sessions"): a client whose answer was lost retries with the same
 token. A spent token presented again within :data:`RETRY_WINDOW` of being spent, while its
 successor is still the session's token (never used), rotates again: that successor dies
 (it is recorded as spent with no successor of its own, so a later use of it is reuse) and a

@@ -22,7 +22,7 @@ class SessionPolicy:
     """How long sessions live ("stay signed in").
 
     NIST SP 800-63B section 4.2.3 (AAL1) lets a session go up to 30 days between
-    reauthentications; API.md turns that into 30 days without use and 90 days in all,
+    reauthentications; docs/api.md turns that into 30 days without use and 90 days in all,
     both configurable (TRACKCC_AUTH_SESSION_IDLE_DAYS, TRACKCC_AUTH_SESSION_MAX_DAYS).
     """
 

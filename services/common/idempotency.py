@@ -6,7 +6,7 @@ owning service keeps the first response in its own ``idempotency_keys`` table:
     principal_id uuid, request_id text, request_hash bytea, response bytea,
     created_at timestamptz, PRIMARY KEY (principal_id, request_id)
 
-A key names one request (API.md): the fingerprint covers the operation's full gRPC name as
+A key names one request (docs/api.md): the fingerprint covers the operation's full gRPC name as
 well as the serialized request, because two operations' requests can encode to the same
 bytes (``CreateClassRequest{name: "0"}`` and ``CreateStudentRequest{display_name: "0"}``).
 The same key sent to another operation is therefore a different request and answers
@@ -16,7 +16,7 @@ no caller can leave it out.
 
 The key row is inserted in the same transaction as the work, so work and stored response
 commit together. A duplicate arriving while the first still runs would wait on that row; a
-short lock timeout turns the wait into ABORTED ``request_in_progress`` (API.md: 409).
+short lock timeout turns the wait into ABORTED ``request_in_progress`` (docs/api.md: 409).
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def request_hash(operation: str, serialized_request: bytes) -> bytes:
 
 
 def key_reused() -> InvalidArgument:
-    """The answer to a key sent again with another request (API.md: 422)."""
+    """The answer to a key sent again with another request (docs/api.md: 422)."""
     return InvalidArgument(
         "this request_id was used with a different request",
         reason="idempotency_key_reused",

@@ -10,7 +10,7 @@ from services.common.tls import TlsFiles
 from services.gateway.client_address import IpNetwork, parse_networks
 
 PREFIX = "TRACKCC_GATEWAY"
-# API.md: a signed-out or revoked session's access token stops working within 60 s.
+# docs/api.md: a signed-out or revoked session's access token stops working within 60 s.
 MAX_SESSION_CACHE_SECONDS = 60
 
 

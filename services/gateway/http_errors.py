@@ -3,7 +3,7 @@
 A malformed request line or header, or one over the size limits, is refused by aiohttp's
 parser before any middleware runs. aiohttp's default answer is ``text/plain`` without our
 security headers, and it logs the parser's exception, whose message quotes the raw request
-bytes (a URL may carry a token, a header a password). API.md wants these answered like every
+bytes (a URL may carry a token, a header a password). docs/api.md wants these answered like every
 other error: problem+json with the usual headers, ``400``, ``414`` (request line too long)
 or ``431`` (a header too long, or too many). The log line names only the status and the kind
 of error.

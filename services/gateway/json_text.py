@@ -27,7 +27,7 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 # invitation message) may hold.
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 # Schema ``format`` of fields whose every character is the user's own (passwords: "any
-# Unicode characters", API.md); they are hashed, never stored or shown.
+# Unicode characters", docs/api.md); they are hashed, never stored or shown.
 _ANY_CHARACTER_FORMATS = frozenset({"password"})
 
 

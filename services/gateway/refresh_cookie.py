@@ -1,4 +1,4 @@
-"""The browser's refresh token: the ``trackcc_refresh`` cookie (API.md, "Web client and
+"""The browser's refresh token: the ``trackcc_refresh`` cookie (docs/api.md, "Web client and
 browser sessions").
 
 A browser signs in with ``"refresh_cookie": true`` and never sees its refresh token: the

@@ -1,6 +1,6 @@
 """Which sessions are still active: a short cache of auth's answers, so that sign-out is real.
 
-An access token stays valid by its signature until it expires (up to 15 minutes), but API.md
+An access token stays valid by its signature until it expires (up to 15 minutes), but docs/api.md
 promises that a signed-out or revoked session's token stops working within 60 s. So after the
 signature, the gateway asks auth whether the token's session is still active and trusts the
 answer for ``ttl_seconds`` (at most 60). Lookups of unknown sessions that arrive together are

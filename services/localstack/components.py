@@ -116,7 +116,7 @@ def service_environment(service: str, wiring: Wiring) -> dict[str, str]:
             f"{prefix}_READINESS_INTERVAL_SECONDS": "1",
         }
     )
-    # The call graph of ARCHITECTURE.md: roster asks sharing; auth purges in both.
+    # The call graph of docs/architecture.md: roster asks sharing; auth purges in both.
     for callee in CALLEES[service]:
         env[f"{prefix}_{callee.upper()}_TARGET"] = wiring.target(callee)
     if service == "auth":

@@ -195,7 +195,7 @@ class Authorizer:
     async def log_reads(self, user_id: uuid.UUID, refs: Sequence[Ref]) -> None:
         """Logs the reads of records a list returns to someone other than their owner.
 
-        API.md: every read by a non-owner appears in the owner's access log, lists too. The
+        docs/api.md: every read by a non-owner appears in the owner's access log, lists too. The
         checks go in one batch (sharing logs each allowed one, coalesced per hour, and logs
         nothing for the owner); their answers are not needed, the list already decided.
         """

@@ -6,7 +6,7 @@ check alone decides NOT_FOUND or PERMISSION_DENIED, so nothing read is returned 
 allows, and an unseen class answers exactly like a missing one.
 
 Which checks may go along depends on the caller's access to the class, which only the answer
-tells. Student checks log each allowed view in the owner's access log (API.md: every read by
+tells. Student checks log each allowed view in the owner's access log (docs/api.md: every read by
 a non-owner appears there, lists included): they go along with the class check for a caller
 whose last class check in this process answered viewer, and an editor's page logs its views
 in a second batch once its class check answered editor. Every decision is made on this request's own

@@ -48,7 +48,7 @@ class RosterSettings:
             jwks_file=env.file("TRACKCC_JWT_JWKS_FILE"),
             jwt_issuer=env.str("TRACKCC_JWT_ISSUER", "trackcc"),
             jwt_audience=env.str("TRACKCC_JWT_AUDIENCE", "trackcc-api"),
-            # The contract (API.md) fixes 5 MiB and 40 megapixels: settings may only lower them.
+            # docs/api.md fixes 5 MiB and 40 megapixels: settings may only lower them.
             photos=PhotoLimits(
                 max_bytes=env.int(
                     "TRACKCC_ROSTER_PHOTO_MAX_BYTES", 5 * MIB, minimum=1024, maximum=5 * MIB

@@ -39,7 +39,7 @@ def _token_hash(token: str) -> bytes:
 
 
 class InvitationRpcs(RpcBase):
-    """The invitation flow of API.md; only the owner invites, resends and revokes."""
+    """The invitation flow of docs/api.md; only the owner invites, resends and revokes."""
 
     async def _enqueue_mail(
         self, connection: DbConnection, invitation: Invitation, token: str, now: datetime

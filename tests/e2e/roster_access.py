@@ -1,4 +1,4 @@
-"""Roster data for the e2e tests, through the public API only (API.md, "Roster service").
+"""Roster data for the e2e tests, through the public API only (docs/api.md, "Classes and students").
 
 A ``RosterSnapshot`` is everything one teacher's class and student look like from outside,
 photo bytes and ETags included, so a restore drill compares before and after in one equality.

@@ -34,14 +34,14 @@ from tests.e2e.stack import (
     sign_up,
     temporary_data_dir,
 )
-from tests.helm.chart import FULLNAME, by_name, manifests
-from tests.helm.test_alerts import series_in
+from tests.support.helm_chart import FULLNAME, by_name, manifests
 from tests.support.metrics import (
     KUBE_STATE_METRICS,
     TARGET_LABELS,
     exported_series,
     scraped_series,
 )
+from tests.support.promql import series_in
 
 pytestmark = pytest.mark.e2e
 

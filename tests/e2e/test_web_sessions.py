@@ -133,7 +133,7 @@ def test_ten_wrong_passwords_show_the_locked_message_and_support_unlocks(
         for number in range(9):
             attempt(f"wrong password number {number}")
             expect(problem).to_have_text("the email address or password is wrong")
-        # The tenth failure locks the account. API.md: it still answers 401 like the nine
+        # The tenth failure locks the account. docs/api.md: it still answers 401 like the nine
         # before it (issue 11 fixes auth, which answers 423 already); either way the next
         # attempt, with the right password, meets the lock.
         attempt("wrong password number 9")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helm.chart import REPO
+from tests.support.helm_chart import REPO
 
 DOCKER = REPO / "deploy" / "docker"
 DOCKERFILE = DOCKER / "Dockerfile"

@@ -7,7 +7,7 @@ from typing import Any
 import helm_python as helm
 import pytest
 
-from tests.helm.chart import CHART, PRODUCTION_VALUES, load_values, render_raw
+from tests.support.helm_chart import CHART, PRODUCTION_VALUES, load_values, render_raw
 
 ERROR = 3
 WARNING = 2

@@ -7,7 +7,7 @@ from typing import Any
 import kubernetes_validate  # type: ignore[import-untyped]
 import pytest
 
-from tests.helm.chart import (
+from tests.support.helm_chart import (
     COMPONENTS,
     FULLNAME,
     GRPC_COMPONENTS,

@@ -1,4 +1,4 @@
-"""NetworkPolicies allow exactly ARCHITECTURE.md's call graph, plus the declared externals."""
+"""NetworkPolicies allow exactly docs/architecture.md's call graph, plus the declared externals."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.helm.chart import (
+from tests.support.helm_chart import (
     COMPONENTS,
     FULLNAME,
     RELEASE,
@@ -18,9 +18,9 @@ from tests.helm.chart import (
     render_raw,
 )
 
-# ARCHITECTURE.md, "Shape": gateway -> auth, roster, sharing; roster -> sharing; auth ->
-# roster and sharing (purge). Written out here, not read from values, so a changed default
-# fails this test.
+# docs/architecture.md, "The call graph": gateway -> auth, roster, sharing; roster -> sharing;
+# auth -> roster and sharing (purge). Written out here, not read from values, so a changed
+# default fails this test.
 CALL_GRAPH = {
     ("gateway", "auth"),
     ("gateway", "roster"),

@@ -10,8 +10,6 @@ from pathlib import Path
 import asyncpg
 import grpc
 import pytest
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 from prometheus_client import CollectorRegistry
 
 from services.common.config import Env
@@ -21,6 +19,7 @@ from services.common.logs import request_id_var
 from services.common.service_main import running_service
 from services.roster.service import DEFINITION as ROSTER
 from tests.support.postgres import TestDatabase
+from tests.support.rpc_errors import reason
 from tests.support.services import StartedService, client_channel, make_jwt_keys, service_env
 from trackcc.roster.v1 import roster_service_pb2 as pb
 from trackcc.roster.v1 import roster_service_pb2_grpc as pb_grpc
@@ -80,14 +79,6 @@ def _definition(servicer: _Faulty) -> object:
     return dataclasses.replace(ROSTER, build=build)
 
 
-def _reason(error: grpc.aio.AioRpcError) -> str:
-    status = rpc_status.from_call(error)
-    assert status is not None
-    info = error_details_pb2.ErrorInfo()
-    assert status.details[0].Unpack(info)
-    return str(info.reason)
-
-
 @pytest.fixture
 def env(database: TestDatabase, pki: DevPki, tmp_path: Path) -> Env:
     return service_env(ROSTER, database, pki, make_jwt_keys(tmp_path))
@@ -103,7 +94,7 @@ async def test_domain_error_keeps_its_reason_and_unknown_error_hides_details(
             with pytest.raises(grpc.aio.AioRpcError) as not_found:
                 await stub.GetClass(pb.GetClassRequest(class_id="c"))
             assert not_found.value.code() == grpc.StatusCode.NOT_FOUND
-            assert _reason(not_found.value) == "class_not_found"
+            assert reason(not_found.value) == "class_not_found"
 
             with pytest.raises(grpc.aio.AioRpcError) as internal:
                 await stub.ListClasses(pb.ListClassesRequest())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import ssl
 import threading
 from datetime import UTC, datetime
@@ -21,6 +20,7 @@ from services.common.db import create_pool
 from services.common.devcerts import DevPki
 from services.common.migrations import migrate_dsn
 from services.common.outbox import OutboxWorker, SmtpSettings, enqueue
+from tests.support.ports import free_port
 from tests.support.postgres import TestDatabase
 
 SHARING_MIGRATIONS = Path(__file__).parents[2] / "services" / "sharing" / "migrations"
@@ -48,13 +48,6 @@ class _Inbox:
             with self.lock:
                 self.logins.append(data.login.decode())
         return AuthResult(success=ok)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def test_credentials_require_starttls_and_come_in_pairs() -> None:
@@ -88,7 +81,7 @@ async def test_worker_logs_in_over_starttls_and_delivers(
     leaf = pki.leaf("sharing")
     server_tls.load_cert_chain(leaf.cert, leaf.key)
     inbox = _Inbox()
-    port = _free_port()
+    port = free_port()
     controller = Controller(
         inbox,
         hostname="127.0.0.1",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import socket
 from pathlib import Path
 
 import aiohttp
@@ -17,6 +16,7 @@ from services.common.config import Env
 from services.common.devcerts import DevPki, ensure_dev_pki
 from services.common.tls import secure_channel
 from services.roster.service import DEFINITION as ROSTER
+from tests.support.ports import free_port
 from tests.support.postgres import TestDatabase
 from tests.support.services import client_channel, make_jwt_keys, service_env, started_service
 from trackcc.roster.v1 import roster_service_pb2, roster_service_pb2_grpc
@@ -102,18 +102,11 @@ async def test_client_without_a_certificate_from_our_ca_is_refused(
             await channel.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 async def test_plaintext_health_port_serves_health_and_nothing_else(
     database: TestDatabase, pki: DevPki, tmp_path: Path
 ) -> None:
     # Kubernetes' native gRPC probes speak plaintext: this port answers them, and only them.
-    health_port = _free_port()
+    health_port = free_port()
     env = service_env(
         ROSTER,
         database,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ssl
 import time
@@ -92,3 +93,13 @@ async def running_gateway(
             yield RunningGateway(running.port, running.metrics_port, app, http, pki.ca)
     finally:
         await running.stop()
+
+
+async def wait_ready(gateway: RunningGateway, within_seconds: float = 15.0) -> None:
+    """Polls /readyz until the services report SERVING (their readiness loop starts NOT_SERVING)."""
+    async with asyncio.timeout(within_seconds):
+        while True:
+            async with gateway.http.get("/readyz") as response:
+                if response.status == 200:
+                    return
+            await asyncio.sleep(0.1)

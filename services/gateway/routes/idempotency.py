@@ -1,4 +1,4 @@
-"""The ``Idempotency-Key`` header of every create (API.md; AIP-155 ``request_id``).
+"""The ``Idempotency-Key`` header of every create (docs/api.md; AIP-155 ``request_id``).
 
 The services keep the keys (``services/common/idempotency.py``, which also holds the one
 length limit); the gateway only checks the header's shape and passes it on.

@@ -106,7 +106,7 @@ OPTIONAL_TIME_SCHEMA: Schema = {"type": ["string", "null"], "format": "date-time
 EMAIL_SCHEMA: Schema = {"type": "string", "format": "email", "minLength": 3, "maxLength": 254}
 # 256 is the contract's limit: longer passwords answer 422 before anything hashes them.
 # "format": "password" also tells json_text.py that any character but a lone surrogate is
-# the user's own choice (API.md: any Unicode characters).
+# the user's own choice (docs/api.md: any Unicode characters).
 PASSWORD_SCHEMA: Schema = {"type": "string", "format": "password", "minLength": 1, "maxLength": 256}
 TOKEN_SCHEMA: Schema = {"type": "string", "minLength": 1, "maxLength": 512}
 # The limits auth enforces (validation.py), so the document tells clients the truth.

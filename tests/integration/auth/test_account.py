@@ -16,8 +16,7 @@ from services.auth.purge_clients import GrpcPurgeClients
 from services.common.devcerts import DevPki
 from services.common.tls import peer_common_name
 from services.sharing.service import DEFINITION as SHARING
-from tests.integration.auth.conftest import MailSink, RunningAuth, failure_of, running_auth
-from tests.integration.auth.helpers import (
+from tests.support.auth_calls import (
     EMAIL,
     PASSWORD,
     bearer,
@@ -26,7 +25,9 @@ from tests.integration.auth.helpers import (
     sign_in,
     sign_up,
 )
+from tests.support.auth_service import MailSink, RunningAuth, running_auth
 from tests.support.postgres import TestDatabase
+from tests.support.rpc_errors import failure_of
 from tests.support.services import service_env, started_service
 from trackcc.auth.v1 import auth_service_pb2 as pb
 from trackcc.roster.v1 import roster_service_pb2, roster_service_pb2_grpc

@@ -10,9 +10,10 @@ import pytest
 from services.auth import admin_commands
 from services.common.devcerts import DevPki
 from services.common.errors import AlreadyExists, InvalidArgument, NotFound
-from tests.integration.auth.conftest import MailSink, RunningAuth, failure_of, running_auth
-from tests.integration.auth.helpers import EMAIL, PASSWORD, fetch, sign_in, sign_up
+from tests.support.auth_calls import EMAIL, PASSWORD, fetch, sign_in, sign_up
+from tests.support.auth_service import MailSink, RunningAuth, running_auth
 from tests.support.postgres import TestDatabase
+from tests.support.rpc_errors import failure_of
 from trackcc.auth.v1 import auth_service_pb2 as pb
 
 WRONG = "not the password at all 1"

@@ -15,7 +15,8 @@ import jwt
 from argon2 import PasswordHasher, Type
 
 from services.common.tokens import TokenVerifier
-from tests.integration.auth.conftest import RunningAuth, failure_of
+from tests.support.auth_service import RunningAuth
+from tests.support.rpc_errors import failure_of
 from trackcc.auth.v1 import auth_service_pb2 as pb
 
 PASSWORD = "violet tundra marmalade 47"

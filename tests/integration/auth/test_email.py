@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import grpc
 
-from tests.integration.auth.conftest import RunningAuth, failure_of
-from tests.integration.auth.helpers import EMAIL, PASSWORD, bearer, fetch, sign_in, sign_up
+from tests.support.auth_calls import EMAIL, PASSWORD, bearer, fetch, sign_in, sign_up
+from tests.support.auth_service import RunningAuth
+from tests.support.rpc_errors import failure_of
 from trackcc.auth.v1 import auth_service_pb2 as pb
 
 NEW_EMAIL = "alice.new@example.org"

@@ -5,8 +5,9 @@ from __future__ import annotations
 import grpc
 
 from services.common.devcerts import DevPki
-from tests.integration.auth.conftest import RunningAuth, failure_of
-from tests.integration.auth.helpers import EMAIL, bearer, sign_in, sign_up
+from tests.support.auth_calls import EMAIL, bearer, sign_in, sign_up
+from tests.support.auth_service import RunningAuth
+from tests.support.rpc_errors import failure_of
 from tests.support.services import client_channel
 from trackcc.auth.v1 import auth_service_pb2 as pb
 from trackcc.auth.v1 import auth_service_pb2_grpc

@@ -9,8 +9,7 @@ import aiohttp
 import grpc
 import pytest
 
-from tests.integration.auth.conftest import RunningAuth, failure_of
-from tests.integration.auth.helpers import (
+from tests.support.auth_calls import (
     EMAIL,
     PASSWORD,
     bearer,
@@ -20,6 +19,8 @@ from tests.integration.auth.helpers import (
     sign_up,
     support_token,
 )
+from tests.support.auth_service import RunningAuth
+from tests.support.rpc_errors import failure_of
 from trackcc.auth.v1 import auth_service_pb2 as pb
 
 WRONG = "not the password at all 1"

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import grpc
 
-from tests.integration.auth.conftest import RunningAuth, failure_of
-from tests.integration.auth.helpers import (
+from tests.support.auth_calls import (
     EMAIL,
     NEW_PASSWORD,
     PASSWORD,
@@ -15,6 +14,8 @@ from tests.integration.auth.helpers import (
     sign_in,
     sign_up,
 )
+from tests.support.auth_service import RunningAuth
+from tests.support.rpc_errors import failure_of
 from trackcc.auth.v1 import auth_service_pb2 as pb
 
 WRONG = "not the password at all 1"

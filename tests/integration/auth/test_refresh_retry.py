@@ -1,6 +1,6 @@
 """A refresh whose answer was lost may be retried once its successor is known unused.
 
-API.md, "Sessions": a spent token presented again within 10 s, while the token it was
+docs/api.md, "Sessions": a spent token presented again within 10 s, while the token it was
 rotated to has never been used, rotates again and that unused successor dies; every other
 reuse revokes the whole session, including a later use of the successor that died.
 """
@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import grpc
 
-from tests.integration.auth.conftest import RunningAuth, failure_of
-from tests.integration.auth.helpers import bearer, fetch, sign_in, sign_up
+from tests.support.auth_calls import bearer, fetch, sign_in, sign_up
+from tests.support.auth_service import RunningAuth
+from tests.support.rpc_errors import failure_of
 from trackcc.auth.v1 import auth_service_pb2 as pb
 
 

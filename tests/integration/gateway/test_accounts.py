@@ -3,41 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 import jwt
 
-from tests.integration.gateway.test_ops import assert_security_headers, problem_of
 from tests.support.gateway import RunningGateway
-
-PASSWORD = "correct horse battery staple 42"
-
-
-def _email() -> str:
-    return f"t-{uuid.uuid4().hex[:10]}@example.org"
-
-
-async def _sign_up(gateway: RunningGateway, email: str) -> dict[str, Any]:
-    body = {"email": email, "password": PASSWORD, "role": "teacher", "display_name": "Ms. K"}
-    async with gateway.http.post("/v1/accounts", json=body) as response:
-        assert response.status == 201, await response.text()
-        assert_security_headers(response)
-        account: dict[str, Any] = await response.json()
-    return account
-
-
-async def _sign_in(gateway: RunningGateway, email: str) -> dict[str, Any]:
-    body = {"email": email, "password": PASSWORD}
-    headers = {"User-Agent": "gateway-tests/1"}
-    async with gateway.http.post("/v1/sessions", json=body, headers=headers) as response:
-        assert response.status == 200, await response.text()
-        tokens: dict[str, Any] = await response.json()
-    return tokens
+from tests.support.gateway_accounts import PASSWORD, sign_in, sign_up, unique_email
+from tests.support.http_checks import assert_security_headers, problem_of
 
 
 async def test_sign_up_answers_201_with_the_account(gateway: RunningGateway) -> None:
-    email = _email()
-    account = await _sign_up(gateway, email)
+    email = unique_email()
+    account = await sign_up(gateway, email)
     assert set(account) == {
         "id",
         "email",
@@ -60,15 +36,15 @@ async def test_sign_up_answers_201_with_the_account(gateway: RunningGateway) -> 
 
 
 async def test_duplicate_sign_up_is_409_email_taken(gateway: RunningGateway) -> None:
-    email = _email()
-    await _sign_up(gateway, email)
+    email = unique_email()
+    await sign_up(gateway, email)
     body = {"email": email, "password": PASSWORD, "role": "guardian"}
     async with gateway.http.post("/v1/accounts", json=body) as response:
         await problem_of(response, 409, "email_taken")
 
 
 async def test_sign_up_with_an_unknown_role_is_422(gateway: RunningGateway) -> None:
-    body = {"email": _email(), "password": PASSWORD, "role": "support"}
+    body = {"email": unique_email(), "password": PASSWORD, "role": "support"}
     async with gateway.http.post("/v1/accounts", json=body) as response:
         problem = await problem_of(response, 422, "validation_failed")
     assert [error["field"] for error in problem["errors"]] == ["role"]
@@ -76,7 +52,7 @@ async def test_sign_up_with_an_unknown_role_is_422(gateway: RunningGateway) -> N
 
 async def test_too_long_password_is_422_without_echoing_it(gateway: RunningGateway) -> None:
     secret = "s" * 257
-    body = {"email": _email(), "password": secret, "role": "teacher"}
+    body = {"email": unique_email(), "password": secret, "role": "teacher"}
     async with gateway.http.post("/v1/accounts", json=body) as response:
         problem = await problem_of(response, 422, "validation_failed")
         raw = await response.text()
@@ -85,9 +61,9 @@ async def test_too_long_password_is_422_without_echoing_it(gateway: RunningGatew
 
 
 async def test_sign_in_returns_tokens_and_the_token_reads_me(gateway: RunningGateway) -> None:
-    email = _email()
-    account = await _sign_up(gateway, email)
-    tokens = await _sign_in(gateway, email)
+    email = unique_email()
+    account = await sign_up(gateway, email)
+    tokens = await sign_in(gateway, email)
     assert tokens["token_type"] == "Bearer"
     assert tokens["expires_in"] > 0
     assert tokens["refresh_token"]
@@ -110,17 +86,17 @@ async def test_me_without_a_token_is_401(gateway: RunningGateway) -> None:
 
 
 async def test_wrong_password_is_401_invalid_credentials(gateway: RunningGateway) -> None:
-    email = _email()
-    await _sign_up(gateway, email)
+    email = unique_email()
+    await sign_up(gateway, email)
     body = {"email": email, "password": "not the password at all"}
     async with gateway.http.post("/v1/sessions", json=body) as response:
         await problem_of(response, 401, "invalid_credentials")
 
 
 async def test_session_list_checks_page_size(gateway: RunningGateway) -> None:
-    email = _email()
-    await _sign_up(gateway, email)
-    tokens = await _sign_in(gateway, email)
+    email = unique_email()
+    await sign_up(gateway, email)
+    tokens = await sign_in(gateway, email)
     headers = {"Authorization": f"Bearer {tokens['access_token']}"}
     async with gateway.http.get("/v1/sessions?page_size=500", headers=headers) as response:
         problem = await problem_of(response, 422, "validation_failed")
@@ -141,9 +117,9 @@ async def test_jwks_serves_the_public_keys(gateway: RunningGateway) -> None:
 
 
 async def test_support_routes_refuse_other_roles(gateway: RunningGateway) -> None:
-    email = _email()
-    await _sign_up(gateway, email)
-    tokens = await _sign_in(gateway, email)
+    email = unique_email()
+    await sign_up(gateway, email)
+    tokens = await sign_in(gateway, email)
     headers = {"Authorization": f"Bearer {tokens['access_token']}"}
     async with gateway.http.get("/v1/admin/accounts?locked=true", headers=headers) as response:
         await problem_of(response, 403, "forbidden")

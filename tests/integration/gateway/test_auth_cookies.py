@@ -1,4 +1,4 @@
-"""Browser sessions: the ``trackcc_refresh`` cookie (API.md, "Web client and browser
+"""Browser sessions: the ``trackcc_refresh`` cookie (docs/api.md, "Web client and browser
 sessions"), against real auth and PostgreSQL.
 
 Cookies are read from ``Set-Cookie`` and sent by hand, as a browser would, so that each test
@@ -17,7 +17,7 @@ import pytest
 
 from services.common.devcerts import DevPki
 from services.localstack.postgres import PostgresEndpoint
-from tests.integration.gateway.auth_support import (
+from tests.support.auth_stack import (
     PASSWORD,
     PUBLIC_URL,
     AuthStack,

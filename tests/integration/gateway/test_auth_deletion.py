@@ -13,7 +13,7 @@ import pytest
 
 from services.common.devcerts import DevPki
 from services.localstack.postgres import PostgresEndpoint
-from tests.integration.gateway.auth_support import (
+from tests.support.auth_stack import (
     DELETION_SUBJECT,
     PASSWORD,
     RECEIPT_SUBJECT,
@@ -28,9 +28,9 @@ from tests.integration.gateway.auth_support import (
     status_of,
     wait_for_mail,
 )
-from tests.integration.gateway.test_ops import problem_of
+from tests.support.http_checks import problem_of
 
-# API.md: everything the account owns is gone within 60 s.
+# docs/api.md: everything the account owns is gone within 60 s.
 PURGE_LIMIT_SECONDS = 60.0
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from services.common.devcerts import DevPki
 from services.localstack.postgres import PostgresEndpoint
-from tests.integration.gateway.auth_support import (
+from tests.support.auth_stack import (
     CHANGE_NOTICE_SUBJECT,
     CHANGE_SUBJECT,
     PASSWORD,
@@ -25,7 +25,7 @@ from tests.integration.gateway.auth_support import (
     sign_up,
     wait_for_mail,
 )
-from tests.integration.gateway.test_ops import problem_of
+from tests.support.http_checks import problem_of
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ import pytest
 
 from services.common.devcerts import DevPki
 from services.localstack.postgres import PostgresEndpoint
-from tests.integration.gateway.auth_support import (
+from tests.support.auth_stack import (
     CACHE_SECONDS,
     LOCKED_SUBJECT,
     NEW_PASSWORD,
@@ -31,8 +31,8 @@ from tests.integration.gateway.auth_support import (
     status_of,
     wait_for_mail,
 )
-from tests.integration.gateway.test_ops import problem_of
 from tests.support.clocks import WallClock
+from tests.support.http_checks import problem_of
 
 MINUTE = dt.timedelta(minutes=1)
 DAY = dt.timedelta(days=1)

@@ -13,7 +13,7 @@ import pytest
 
 from services.common.devcerts import DevPki
 from services.localstack.postgres import PostgresEndpoint
-from tests.integration.gateway.auth_support import (
+from tests.support.auth_stack import (
     LOCKED_SUBJECT,
     NEW_PASSWORD,
     PASSWORD,
@@ -29,7 +29,7 @@ from tests.integration.gateway.auth_support import (
     support_session,
     wait_for_mail,
 )
-from tests.integration.gateway.test_ops import problem_of
+from tests.support.http_checks import problem_of
 
 WRONG = "not my password at all 3"
 

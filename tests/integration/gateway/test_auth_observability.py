@@ -16,7 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from services.common.devcerts import DevPki
 from services.localstack.postgres import PostgresEndpoint
-from tests.integration.gateway.auth_support import (
+from tests.support.auth_stack import (
     NEW_PASSWORD,
     PASSWORD,
     RESET_SUBJECT,
@@ -34,7 +34,7 @@ from tests.integration.gateway.auth_support import (
 
 WRONG = "not my password at all 3"
 THIRD_PASSWORD = "saffron glacier tandem 61"
-AUDIT_WAIT_SECONDS = 60.0  # API.md: a deleted account is gone within 60 s
+AUDIT_WAIT_SECONDS = 60.0  # docs/api.md: a deleted account is gone within 60 s
 METRICS_WAIT_SECONDS = 15.0
 
 

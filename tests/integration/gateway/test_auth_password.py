@@ -9,7 +9,7 @@ import pytest
 
 from services.common.devcerts import DevPki
 from services.localstack.postgres import PostgresEndpoint
-from tests.integration.gateway.auth_support import (
+from tests.support.auth_stack import (
     CACHE_SECONDS,
     CHANGED_SUBJECT,
     NEW_PASSWORD,
@@ -28,7 +28,7 @@ from tests.integration.gateway.auth_support import (
     status_of,
     wait_for_mail,
 )
-from tests.integration.gateway.test_ops import problem_of
+from tests.support.http_checks import problem_of
 
 
 @pytest.fixture(scope="module")

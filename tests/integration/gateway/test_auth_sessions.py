@@ -11,7 +11,7 @@ import pytest
 
 from services.common.devcerts import DevPki
 from services.localstack.postgres import PostgresEndpoint
-from tests.integration.gateway.auth_support import (
+from tests.support.auth_stack import (
     CACHE_SECONDS,
     AuthStack,
     Session,
@@ -20,7 +20,7 @@ from tests.integration.gateway.auth_support import (
     sign_in,
     status_of,
 )
-from tests.integration.gateway.test_ops import problem_of
+from tests.support.http_checks import problem_of
 
 
 @pytest.fixture(scope="module")

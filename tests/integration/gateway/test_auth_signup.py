@@ -11,7 +11,7 @@ import pytest
 
 from services.common.devcerts import DevPki
 from services.localstack.postgres import PostgresEndpoint
-from tests.integration.gateway.auth_support import (
+from tests.support.auth_stack import (
     PASSWORD,
     VERIFY_SUBJECT,
     AuthStack,
@@ -22,7 +22,7 @@ from tests.integration.gateway.auth_support import (
     sign_up,
     wait_for_mail,
 )
-from tests.integration.gateway.test_ops import problem_of
+from tests.support.http_checks import problem_of
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +68,7 @@ async def test_invalid_signups_are_422_naming_each_field(stack: AuthStack) -> No
     ("password", "why"),
     [
         ("password123", "guess"),
-        # zxcvbn estimates it under 10^8 guesses (API.md names it).
+        # zxcvbn estimates it under 10^8 guesses (docs/api.md names it).
         ("Tr0ub4dour&3", "guess"),
         ("{local} plum orchard 61", "email"),
         ("Trackcc plum orchard 61", "trackcc"),

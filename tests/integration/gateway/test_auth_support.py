@@ -12,7 +12,7 @@ import pytest
 
 from services.common.devcerts import DevPki
 from services.localstack.postgres import PostgresEndpoint
-from tests.integration.gateway.auth_support import (
+from tests.support.auth_stack import (
     LOCKED_SUBJECT,
     PASSWORD,
     AuthStack,
@@ -23,7 +23,7 @@ from tests.integration.gateway.auth_support import (
     support_session,
     wait_for_mail,
 )
-from tests.integration.gateway.test_ops import problem_of
+from tests.support.http_checks import problem_of
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,9 @@ import json
 
 import pytest
 
-from tests.integration.gateway.roster_support import new_user
-from tests.integration.gateway.test_ops import problem_of
 from tests.support.gateway import RunningGateway
+from tests.support.http_checks import problem_of
+from tests.support.roster_calls import new_user
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ import pytest
 
 from services.common.devcerts import DevPki
 from services.localstack.postgres import PostgresEndpoint
-from tests.integration.gateway.auth_support import (
+from tests.support.auth_stack import (
     PASSWORD,
     VERIFY_SUBJECT,
     AuthStack,

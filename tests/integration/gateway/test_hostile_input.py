@@ -15,11 +15,11 @@ import pytest
 
 from services.gateway.routes import all_routes
 from services.gateway.routes.spec import RouteSpec
-from tests.integration.gateway.raw_http import raw_request, request_bytes
-from tests.integration.gateway.roster_support import create_class, new_user
-from tests.integration.gateway.sharing_support import PASSWORD, User
-from tests.integration.gateway.test_ops import assert_security_headers, problem_of
 from tests.support.gateway import RunningGateway
+from tests.support.http_checks import assert_security_headers, problem_of
+from tests.support.raw_http import raw_request, request_bytes
+from tests.support.roster_calls import create_class, new_user
+from tests.support.sharing_stack import PASSWORD, User
 
 SURROGATE = "\ud800"
 
@@ -215,7 +215,7 @@ async def test_an_authorization_header_that_is_not_utf8_is_401(gateway: RunningG
 async def test_a_password_may_hold_any_character_but_a_lone_surrogate(
     gateway: RunningGateway,
 ) -> None:
-    # API.md: passwords are any Unicode characters; only what cannot be encoded is refused.
+    # docs/api.md: passwords are any Unicode characters; only what cannot be encoded is refused.
     body = {"email": "nobody-here@example.org", "password": "tab\there\u0001bell"}
     async with gateway.http.post("/v1/sessions", json=body) as response:
         assert response.status == 401, await response.text()

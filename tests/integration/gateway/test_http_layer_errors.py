@@ -10,9 +10,9 @@ import re
 import pytest
 
 from services.gateway.http_errors import MAX_HEADER_FIELD_BYTES, MAX_REQUEST_LINE_BYTES
-from tests.integration.gateway.raw_http import RawResponse, raw_request, request_bytes
-from tests.integration.gateway.test_ops import SECURITY_HEADERS
 from tests.support.gateway import RunningGateway
+from tests.support.http_checks import SECURITY_HEADERS
+from tests.support.raw_http import RawResponse, raw_request, request_bytes
 
 # Stands for a token or password in the refused request: it must not reach any log line.
 SECRET = "s3cr3t-Zq9"

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from services.common.idempotency import MAX_REQUEST_ID
-from tests.integration.gateway.roster_support import call, create_class, new_user, problem
-from tests.integration.gateway.sharing_support import PASSWORD, User, new_email
 from tests.support.gateway import RunningGateway
+from tests.support.roster_calls import call, create_class, new_user, problem
+from tests.support.sharing_stack import PASSWORD, User, new_email
 
 
 @pytest.fixture(scope="module")

@@ -10,11 +10,10 @@ import pytest
 
 from services.common.devcerts import DevPki
 from services.localstack.postgres import PostgresEndpoint
-from tests.integration.gateway.conftest import wait_ready
-from tests.integration.gateway.roster_support import call, create_class, create_student, new_user
-from tests.integration.gateway.sharing_support import SharingStack, User, sharing_stack
-from tests.integration.gateway.test_roster_sharing import granted
-from tests.support.gateway import RunningGateway
+from tests.support.gateway import RunningGateway, wait_ready
+from tests.support.grants import granted
+from tests.support.roster_calls import call, create_class, create_student, new_user
+from tests.support.sharing_stack import SharingStack, User, sharing_stack
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,5 @@
 """Student photos and the account photo through the gateway: streaming upload, the photo rules
-of API.md, conditional downloads and caching headers."""
+of docs/api.md, conditional downloads and caching headers."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ from multidict import CIMultiDict
 from PIL import Image
 
 from services.gateway.appkeys import SETTINGS
-from tests.integration.gateway.roster_support import (
+from tests.support.gateway import RunningGateway
+from tests.support.http_checks import SECURITY_HEADERS, problem_of
+from tests.support.roster_calls import (
     call,
     create_class,
     create_student,
@@ -23,9 +25,7 @@ from tests.integration.gateway.roster_support import (
     signed_in,
     small_png,
 )
-from tests.integration.gateway.sharing_support import User
-from tests.integration.gateway.test_ops import SECURITY_HEADERS, problem_of
-from tests.support.gateway import RunningGateway
+from tests.support.sharing_stack import User
 
 MIB = 1024 * 1024
 

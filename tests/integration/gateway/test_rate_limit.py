@@ -7,9 +7,9 @@ import uuid
 import pytest
 
 from services.common.devcerts import DevPki
-from tests.integration.gateway.conftest import Backends
-from tests.integration.gateway.test_ops import problem_of
+from tests.support.backends import Backends
 from tests.support.gateway import RunningGateway, gateway_env, running_gateway
+from tests.support.http_checks import problem_of
 
 
 async def test_calls_past_the_limit_are_429_with_retry_after(

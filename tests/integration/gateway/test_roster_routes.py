@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.gateway.roster_support import (
+from tests.support.gateway import RunningGateway
+from tests.support.roster_calls import (
     CLASS_FIELDS,
     STUDENT_FIELDS,
     call,
@@ -18,8 +19,7 @@ from tests.integration.gateway.roster_support import (
     problem,
     random_id,
 )
-from tests.integration.gateway.sharing_support import User
-from tests.support.gateway import RunningGateway
+from tests.support.sharing_stack import User
 
 
 @pytest.fixture(scope="module")

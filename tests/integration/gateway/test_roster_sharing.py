@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import base64
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 
 from services.common.devcerts import DevPki
 from services.localstack.postgres import PostgresEndpoint
-from tests.integration.gateway.conftest import wait_ready
-from tests.integration.gateway.roster_support import (
+from tests.support.gateway import RunningGateway, wait_ready
+from tests.support.grants import granted
+from tests.support.roster_calls import (
     call,
     create_class,
     create_student,
@@ -26,14 +26,13 @@ from tests.integration.gateway.roster_support import (
     signed_in,
     small_png,
 )
-from tests.integration.gateway.sharing_support import (
+from tests.support.sharing_stack import (
     SharingStack,
     User,
     mailed_token,
     new_email,
     sharing_stack,
 )
-from tests.support.gateway import RunningGateway
 
 
 @pytest.fixture(scope="module")
@@ -49,21 +48,6 @@ async def stack(
 @pytest.fixture(scope="module")
 def gateway(stack: SharingStack) -> RunningGateway:
     return stack.gateway
-
-
-async def granted(
-    stack: SharingStack, owner: User, path: str, relation: str, role: str = "guardian"
-) -> tuple[User, dict[str, Any]]:
-    """A new account that accepted an invitation to ``path`` (``/v1/classes/{id}``)."""
-    address = new_email()
-    body = {"email": address, "relation": relation, "role": role}
-    await call(stack.gateway, "POST", f"{path}/invitations", owner, 201, body)
-    token = await mailed_token(stack, address)
-    guest = await new_user(stack.gateway, role if role != "advisor" else "teacher", address)
-    grant = await call(
-        stack.gateway, "POST", "/v1/invitations/accept", guest, 200, {"token": token}
-    )
-    return guest, grant
 
 
 async def accepted(

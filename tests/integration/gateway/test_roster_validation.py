@@ -8,16 +8,16 @@ import uuid
 
 import pytest
 
-from tests.integration.gateway.roster_support import (
+from tests.support.gateway import RunningGateway
+from tests.support.http_checks import problem_of
+from tests.support.roster_calls import (
     call,
     create_class,
     create_student,
     new_user,
     problem,
 )
-from tests.integration.gateway.sharing_support import User
-from tests.integration.gateway.test_ops import problem_of
-from tests.support.gateway import RunningGateway
+from tests.support.sharing_stack import User
 
 
 @pytest.fixture(scope="module")
@@ -143,7 +143,7 @@ async def test_concurrent_replays_make_one_class(gateway: RunningGateway) -> Non
 
 
 ANY = "0b4f6f0e-0000-4000-8000-000000000000"
-# Every row of API.md's roster table (photos: test_photos.py), with a valid body where one is
+# Every row of docs/api.md's roster table (photos: test_photos.py), with a valid body where one is
 # needed, so that only the missing token can be the reason for the answer.
 ROSTER_ROUTES: list[tuple[str, str, dict[str, object] | None]] = [
     ("POST", "/v1/classes", {"name": "7B"}),

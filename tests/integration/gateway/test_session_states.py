@@ -26,9 +26,9 @@ from services.common.errors import (
     Unauthenticated,
 )
 from services.common.tokens import Principal, TokenSigner, load_signing_keys
-from tests.integration.gateway.fake_auth import FakeAuth, running_fake_auth
-from tests.integration.gateway.test_ops import problem_of
+from tests.support.fake_auth import FakeAuth, running_fake_auth
 from tests.support.gateway import RunningGateway, gateway_env, running_gateway
+from tests.support.http_checks import problem_of
 from tests.support.services import JwtKeys, make_jwt_keys
 
 CACHE_SECONDS = 30

@@ -16,8 +16,10 @@ import pytest
 
 from services.common.devcerts import DevPki
 from services.localstack.postgres import PostgresEndpoint
-from tests.integration.gateway.conftest import wait_ready
-from tests.integration.gateway.sharing_support import (
+from tests.support.clocks import WallClock, rfc3339
+from tests.support.gateway import wait_ready
+from tests.support.http_checks import problem_of
+from tests.support.sharing_stack import (
     SharingStack,
     User,
     mailed_token,
@@ -26,8 +28,6 @@ from tests.integration.gateway.sharing_support import (
     sharing_stack,
     signed_up_user,
 )
-from tests.integration.gateway.test_ops import problem_of
-from tests.support.clocks import WallClock, rfc3339
 from trackcc.sharing.v1 import sharing_service_pb2 as pb
 
 INVITATION_LIFETIME = dt.timedelta(days=14)

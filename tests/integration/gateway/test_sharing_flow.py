@@ -11,8 +11,9 @@ import pytest
 
 from services.common.devcerts import DevPki
 from services.localstack.postgres import PostgresEndpoint
-from tests.integration.gateway.conftest import wait_ready
-from tests.integration.gateway.sharing_support import (
+from tests.support.gateway import wait_ready
+from tests.support.http_checks import problem_of
+from tests.support.sharing_stack import (
     SharingStack,
     User,
     mailed_token,
@@ -22,7 +23,6 @@ from tests.integration.gateway.sharing_support import (
     signed_in_user,
     signed_up_user,
 )
-from tests.integration.gateway.test_ops import problem_of
 from trackcc.sharing.v1 import sharing_service_pb2 as pb
 
 

@@ -11,14 +11,14 @@ from typing import Any
 
 import pytest
 
-from tests.integration.gateway.test_accounts import _email, _sign_in, _sign_up
-from tests.integration.gateway.test_ops import problem_of
 from tests.support.gateway import RunningGateway
+from tests.support.gateway_accounts import sign_in, sign_up, unique_email
+from tests.support.http_checks import problem_of
 
 RESOURCE = str(uuid.uuid4())
 INVITE = {"email": "guardian@example.org", "relation": "viewer", "role": "guardian"}
 
-# Every row of API.md's sharing table: method, path, JSON body (None for no body).
+# Every row of docs/api.md's sharing table: method, path, JSON body (None for no body).
 SHARING_ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
     ("POST", f"/v1/classes/{RESOURCE}/invitations", INVITE),
     ("POST", f"/v1/students/{RESOURCE}/invitations", INVITE),
@@ -39,9 +39,9 @@ SHARING_ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
 
 @pytest.fixture(scope="module")
 async def auth_headers(gateway: RunningGateway) -> dict[str, str]:
-    email = _email()
-    await _sign_up(gateway, email)
-    tokens = await _sign_in(gateway, email)
+    email = unique_email()
+    await sign_up(gateway, email)
+    tokens = await sign_in(gateway, email)
     return {"Authorization": f"Bearer {tokens['access_token']}"}
 
 

@@ -10,8 +10,8 @@ import re
 import pytest
 
 from services.gateway.web import WEB_CSP
-from tests.integration.gateway.test_ops import problem_of
 from tests.support.gateway import RunningGateway
+from tests.support.http_checks import problem_of
 
 PAGES = ("/", "/verify", "/reset", "/invitations/accept", "/unlock-request")
 ASSETS = {

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from services.common.devcerts import DevPki
-from tests.integration.roster.harness import Stack, running_stack
 from tests.support.postgres import TestDatabase
+from tests.support.roster_service import Stack, running_stack
 from tests.support.services import make_jwt_keys
 
 

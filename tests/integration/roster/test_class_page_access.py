@@ -10,7 +10,8 @@ import grpc
 import pytest
 
 from services.roster import authorization, class_page_access
-from tests.integration.roster.harness import Person, Stack, reason
+from tests.support.roster_service import Person, Stack
+from tests.support.rpc_errors import reason
 from trackcc.roster.v1 import roster_service_pb2 as pb
 from trackcc.sharing.v1 import sharing_service_pb2 as spb
 
@@ -137,7 +138,7 @@ async def test_owner_makes_one_call_and_a_class_editor_logs_its_views(
             (school.ada, pb.ACCESS_EDITOR, [school.five_a]),
         ]
     # An editor is not the owner: once the class check says editor, the page's student
-    # views are logged in a second batch (API.md: every read by a non-owner is logged).
+    # views are logged in a second batch (docs/api.md: every read by a non-owner is logged).
     assert await _calls_of_list(stack, colleague, school.five_a) == 2
     assert set(await stack.logged_uses(colleague)) == {
         ("class", school.five_a, "viewed"),

@@ -1,11 +1,12 @@
-"""Owner CRUD, strangers, viewers and editors on classes and students (API.md roster rows)."""
+"""Owner CRUD, strangers, viewers and editors on classes and students (docs/api.md roster rows)."""
 
 from __future__ import annotations
 
 import grpc
 import pytest
 
-from tests.integration.roster.harness import Stack, mask, reason
+from tests.support.roster_service import Stack, mask
+from tests.support.rpc_errors import reason
 from trackcc.roster.v1 import roster_service_pb2 as pb
 
 

@@ -8,8 +8,9 @@ import grpc
 import pytest
 from PIL import Image
 
-from tests.integration.roster.harness import Stack, reason
-from tests.integration.roster.test_photos_rpc import upload
+from tests.support.photo_uploads import upload
+from tests.support.roster_service import Stack
+from tests.support.rpc_errors import reason
 from trackcc.roster.v1 import roster_service_pb2 as pb
 
 

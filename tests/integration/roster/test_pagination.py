@@ -5,7 +5,8 @@ from __future__ import annotations
 import grpc
 import pytest
 
-from tests.integration.roster.harness import Stack, reason
+from tests.support.roster_service import Stack
+from tests.support.rpc_errors import reason
 from trackcc.roster.v1 import roster_service_pb2 as pb
 
 

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator
 
 import aiohttp
 import grpc
 import pytest
 from PIL import Image
 
-from tests.integration.roster.harness import Person, Stack, reason
+from tests.support.photo_uploads import upload
+from tests.support.roster_service import Person, Stack
+from tests.support.rpc_errors import reason
 from trackcc.roster.v1 import roster_service_pb2 as pb
-
-CHUNK = 64 * 1024
 
 
 def jpeg_with_gps(size: tuple[int, int] = (2400, 1600)) -> bytes:
@@ -30,29 +29,6 @@ def png_bomb() -> bytes:
     buffer = io.BytesIO()
     Image.new("1", (20000, 20000)).save(buffer, "PNG")
     return buffer.getvalue()
-
-
-async def _parts(
-    subject: pb.PhotoSubject, data: bytes, content_type: str
-) -> AsyncIterator[pb.UploadPhotoRequest]:
-    yield pb.UploadPhotoRequest(
-        metadata=pb.UploadPhotoMetadata(subject=subject, content_type=content_type)
-    )
-    for start in range(0, len(data), CHUNK):
-        yield pb.UploadPhotoRequest(chunk=data[start : start + CHUNK])
-
-
-async def upload(
-    stack: Stack,
-    who: Person,
-    subject: pb.PhotoSubject,
-    data: bytes,
-    content_type: str = "image/jpeg",
-) -> pb.Photo:
-    stored: pb.Photo = await stack.roster.UploadPhoto(
-        _parts(subject, data, content_type), metadata=who.metadata
-    )
-    return stored
 
 
 async def download(

@@ -8,7 +8,7 @@ import grpc
 import pytest
 
 from services.roster.authorization import enrollment_link
-from tests.integration.roster.harness import Stack
+from tests.support.roster_service import Stack
 from trackcc.roster.v1 import roster_service_pb2 as pb
 
 

@@ -10,9 +10,10 @@ import pytest
 from services.common.config import Env
 from services.common.devcerts import DevPki
 from services.sharing.service import DEFINITION
-from tests.integration.sharing.harness import PUBLIC_URL, Sharing, free_port, running_sharing
+from tests.support.ports import free_port
 from tests.support.postgres import TestDatabase
 from tests.support.services import JwtKeys, make_jwt_keys, service_env
+from tests.support.sharing_service import PUBLIC_URL, Sharing, running_sharing
 
 
 @pytest.fixture

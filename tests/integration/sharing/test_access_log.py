@@ -9,7 +9,7 @@ import asyncpg
 import grpc
 import pytest
 
-from tests.integration.sharing.harness import Sharing
+from tests.support.sharing_service import Sharing
 from trackcc.sharing.v1 import sharing_service_pb2 as pb
 
 READ, WRITE = pb.PERMISSION_READ, pb.PERMISSION_WRITE

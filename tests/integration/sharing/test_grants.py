@@ -5,7 +5,8 @@ from __future__ import annotations
 import grpc
 import pytest
 
-from tests.integration.sharing.harness import Person, Sharing, reason
+from tests.support.rpc_errors import reason
+from tests.support.sharing_service import Person, Sharing
 from trackcc.sharing.v1 import sharing_service_pb2 as pb
 
 READ = pb.PERMISSION_READ

@@ -9,7 +9,8 @@ import grpc
 import pytest
 from google.protobuf import timestamp_pb2
 
-from tests.integration.sharing.harness import PUBLIC_URL, Sharing, body, reason, token_from
+from tests.support.rpc_errors import reason
+from tests.support.sharing_service import PUBLIC_URL, Sharing, body, token_from
 from trackcc.sharing.v1 import sharing_service_pb2 as pb
 
 READ, WRITE = pb.PERMISSION_READ, pb.PERMISSION_WRITE

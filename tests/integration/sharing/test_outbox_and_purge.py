@@ -12,8 +12,8 @@ from services.common.config import Env
 from services.common.devcerts import DevPki
 from services.common.tokens import Principal, TokenSigner, load_signing_keys
 from services.sharing.service import DEFINITION
-from tests.integration.sharing.harness import Sharing, SmtpSink, resource_of, token_from
 from tests.support.services import JwtKeys, client_channel, started_service
+from tests.support.sharing_service import Sharing, SmtpSink, resource_of, token_from
 from trackcc.sharing.v1 import sharing_service_pb2 as pb
 from trackcc.sharing.v1 import sharing_service_pb2_grpc as pb_grpc
 

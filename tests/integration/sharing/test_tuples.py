@@ -7,7 +7,8 @@ import uuid
 import grpc
 import pytest
 
-from tests.integration.sharing.harness import Sharing, reason, resource_of
+from tests.support.rpc_errors import reason
+from tests.support.sharing_service import Sharing, resource_of
 from trackcc.sharing.v1 import sharing_service_pb2 as pb
 
 READ, WRITE, SHARE, DELETE = (

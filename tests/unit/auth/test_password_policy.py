@@ -1,4 +1,4 @@
-"""API.md's password rules, one by one."""
+"""docs/api.md's password rules, one by one."""
 
 from __future__ import annotations
 

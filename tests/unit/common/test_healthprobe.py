@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 
 import grpc
@@ -21,6 +20,7 @@ from services.common.healthprobe import (
     check,
     run,
 )
+from tests.support.ports import free_port
 
 READY_NAME = "trackcc.test.v1.TestService"
 
@@ -53,12 +53,6 @@ def _env(pki: DevPki, port: int) -> Env:
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_dns_name_is_the_first_subject_alternative_name(pki: DevPki) -> None:
     assert certificate_dns_name(pki.leaf("auth").cert.read_bytes()) == "localhost"
 
@@ -80,7 +74,7 @@ async def test_exit_status_follows_the_answer(pki: DevPki, health_port: int) -> 
 
 
 async def test_a_closed_port_is_not_serving(pki: DevPki) -> None:
-    env = _env(pki, _free_port())
+    env = _env(pki, free_port())
     argv = ["--prefix", "TRACKCC_TEST", "--timeout", "1"]
     assert await asyncio.to_thread(run, argv, env) == NOT_SERVING
 

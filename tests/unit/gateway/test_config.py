@@ -58,7 +58,7 @@ def test_session_cache_time_is_read(tmp_path: Path) -> None:
         ("TRACKCC_RATE_LIMIT_PER_MINUTE", "lots"),
         ("TRACKCC_PUBLIC_URL", "http://plain.example"),
         ("TRACKCC_JWT_JWKS_FILE", "/no/such/file"),
-        # A revoked session's token must stop working within 60 s (API.md).
+        # A revoked session's token must stop working within 60 s (docs/api.md).
         ("TRACKCC_GATEWAY_SESSION_CACHE_SECONDS", "61"),
         ("TRACKCC_GATEWAY_SESSION_CACHE_SECONDS", "-1"),
     ],

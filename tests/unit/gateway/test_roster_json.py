@@ -1,4 +1,4 @@
-"""Roster messages as API.md's JSON, the export document, and the photo route's own checks."""
+"""Roster messages as docs/api.md's JSON, the export document, and the photo route's own checks."""
 
 from __future__ import annotations
 

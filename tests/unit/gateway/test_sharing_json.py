@@ -1,4 +1,4 @@
-"""Sharing messages as API.md's JSON, and the future-time check of ``grant_expires_at``."""
+"""Sharing messages as docs/api.md's JSON, and the future-time check of ``grant_expires_at``."""
 
 from __future__ import annotations
 

@@ -258,7 +258,7 @@ spec:
             failureThreshold: {{ $root.Values.probes.livenessFailureThreshold }}
           readinessProbe:
             httpGet:
-              # 200 only while auth, roster and sharing answer (API.md, Operations).
+              # 200 only while auth, roster and sharing answer (docs/api.md, Operations).
               path: /readyz
               port: {{ $portName }}
               scheme: HTTPS

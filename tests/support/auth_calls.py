@@ -7,7 +7,7 @@ from typing import Any
 import asyncpg
 
 from services.auth import admin_commands
-from tests.integration.auth.conftest import RunningAuth
+from tests.support.auth_service import RunningAuth
 from trackcc.auth.v1 import auth_service_pb2 as pb
 
 PASSWORD = "violet tundra marmalade 47"

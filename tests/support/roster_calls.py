@@ -11,9 +11,9 @@ from typing import Any
 
 from PIL import Image
 
-from tests.integration.gateway.sharing_support import PASSWORD, User, new_email
-from tests.integration.gateway.test_ops import assert_security_headers
 from tests.support.gateway import RunningGateway
+from tests.support.http_checks import assert_security_headers
+from tests.support.sharing_stack import PASSWORD, User, new_email
 
 CLASS_FIELDS = {
     "id",

@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import dataclasses
 import re
-import socket
 import threading
 import uuid
 from collections.abc import AsyncIterator
@@ -18,8 +17,6 @@ from typing import Any, cast
 import asyncpg
 import grpc
 from aiosmtpd.controller import Controller
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 from prometheus_client import CollectorRegistry
 
 from services.common.config import Env
@@ -46,14 +43,6 @@ class FakeClock:
 
     def advance(self, delta: timedelta) -> None:
         self.now += delta
-
-
-def free_port() -> int:
-    """A port nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class _Collect:
@@ -106,15 +95,6 @@ def token_from(message: Message) -> str:
     match = re.search(re.escape(PUBLIC_URL) + r"/invitations/accept\?token=([\w-]+)", body(message))
     assert match, "the mail carries the accept link"
     return match[1]
-
-
-def reason(error: grpc.aio.AioRpcError) -> str:
-    """The ErrorInfo reason of a failed call."""
-    status = rpc_status.from_call(error)
-    assert status is not None
-    info = error_details_pb2.ErrorInfo()
-    assert status.details[0].Unpack(info)
-    return str(info.reason)
 
 
 @dataclasses.dataclass

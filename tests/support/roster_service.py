@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import socket
 import uuid
 from collections.abc import AsyncIterator, Sequence
 
 import aiohttp
 import asyncpg
-import grpc
 from google.protobuf import field_mask_pb2
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -26,6 +22,7 @@ from services.roster.reconciler import Reconciler
 from services.roster.service import DEFINITION as ROSTER
 from services.roster.service import RosterParts, build_parts
 from services.sharing.service import DEFINITION as SHARING
+from tests.support.ports import free_port
 from tests.support.postgres import TestDatabase
 from tests.support.services import JwtKeys, client_channel, service_env, started_service
 from trackcc.roster.v1 import roster_service_pb2 as pb
@@ -34,22 +31,6 @@ from trackcc.sharing.v1 import sharing_service_pb2 as spb
 from trackcc.sharing.v1 import sharing_service_pb2_grpc as spb_grpc
 
 AUTHORIZATION_METHODS = frozenset({"Check", "BatchCheck", "ListResources"})
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def reason(error: grpc.aio.AioRpcError) -> str:
-    """The ErrorInfo reason of a failed call."""
-    status = rpc_status.from_call(error)
-    assert status is not None
-    info = error_details_pb2.ErrorInfo()
-    assert status.details[0].Unpack(info)
-    return str(info.reason)
 
 
 class SimulatedCrash(Exception):
