@@ -13,7 +13,6 @@ import contextlib
 import json
 import secrets
 import shutil
-import socket
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -38,6 +37,7 @@ from services.localstack.settings import StackSettings
 from tests.e2e.mail import mail_link, token_of
 from tests.e2e.stack import PASSWORD, HttpsClient, Response
 from tests.support.engine import TEST_LABELS, ContainerEngine
+from tests.support.ports import free_port
 from tests.support.postgres import MEMORY_DATA
 
 IMAGE_DATA = "/var/lib/postgresql/data"  # PGDATA of deploy/docker/postgres/Dockerfile
@@ -89,12 +89,6 @@ class ContainerStack(HttpsClient):
                 tail = container.logs(tail=15).decode(errors="replace")
                 parts.append(f"--- {name}\n{tail}")
         return "\n".join(parts)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _readable_copy(source: Path, target: Path) -> Path:
@@ -161,7 +155,7 @@ def running_container_stack(
     network = engine.client.networks.create(
         f"trackcc-e2e-{suffix}", driver="bridge", labels=TEST_LABELS
     )
-    stack = ContainerStack(engine, network, layout.root, _free_port())
+    stack = ContainerStack(engine, network, layout.root, free_port())
     images = engine.images.components
     volume = None
     try:

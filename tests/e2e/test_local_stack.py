@@ -20,12 +20,12 @@ from tests.e2e.stack import (
     PASSWORD,
     REPO,
     assert_nothing_left,
-    free_port,
     running_stack,
     sign_in,
     stack_env,
     temporary_data_dir,
 )
+from tests.support.ports import free_port
 
 pytestmark = pytest.mark.e2e
 
