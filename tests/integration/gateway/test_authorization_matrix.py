@@ -399,7 +399,9 @@ async def test_authorization_matrix(world: World) -> None:
     secured = _operations(await _document(world), secured_only=True)
     started = time.monotonic()
     wrong: list[str] = []
+    slowest: list[tuple[float, str]] = []
     for row in TABLE:
+        row_started = time.monotonic()
         cells = [
             _cell(world, row, actor, expected, secured)
             for actor, expected in zip(ACTORS, row.statuses, strict=True)
@@ -409,9 +411,11 @@ async def test_authorization_matrix(world: World) -> None:
         else:  # in column order: the owner's success comes after the others' refusals
             answers = [await cell for cell in cells]
         wrong += [answer for answer in answers if answer is not None]
+        slowest.append((time.monotonic() - row_started, f"{row.method} {row.path}"))
     print(  # noqa: T201 - the figures belong in the output
         f"authorization matrix: {len(TABLE)} rows x {len(ACTORS)} callers = "
         f"{len(TABLE) * len(ACTORS)} cells "
-        f"in {time.monotonic() - started:.1f} s, {len(wrong)} wrong"
+        f"in {time.monotonic() - started:.1f} s, {len(wrong)} wrong; slowest rows: "
+        + ", ".join(f"{name} {seconds:.1f} s" for seconds, name in sorted(slowest)[-3:])
     )
     assert wrong == [], "\n".join(wrong)
