@@ -9,8 +9,9 @@ PROTOS := $(shell find protos -name '*.proto' 2>/dev/null)
 GEN_STAMP := $(GEN)/.stamp
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
+FUZZ_ARGS ?=
 
-.PHONY: help setup run test lint fmt protos bench clean unit integration e2e browser images
+.PHONY: help setup run test lint fmt protos bench clean unit integration e2e browser images fuzz
 
 help:
 	@echo "make run     start the whole local stack (https://localhost:8443)"
@@ -21,6 +22,7 @@ help:
 	@echo "make fmt     format the code"
 	@echo "make protos  generate Python code from protos/"
 	@echo "make bench   run the benchmarks under bench/ (BENCH_ARGS=\"roster --quick\")"
+	@echo "make fuzz    schemathesis against a stack of its own, longer than make test (FUZZ_ARGS=\"--max-examples 500 --seed 7\")"
 	@echo "make clean   remove the virtual environment and generated code (keeps var/)"
 
 $(STAMP): pyproject.toml
@@ -91,6 +93,10 @@ bench: setup
 		(apt-get install -y -qq wrk >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq wrk)); } \
 		|| echo "wrk is not installed: the benches use the Python load generator"
 	$(PY) -m bench $(BENCH_ARGS)
+
+# The suite's bounded run is tests/e2e/test_fuzz_api.py; this one goes further, new seed each time.
+fuzz: setup
+	$(PY) -m tests.e2e.fuzz $(FUZZ_ARGS)
 
 clean:
 	rm -rf $(VENV) $(GEN) .mypy_cache .ruff_cache .pytest_cache

@@ -42,14 +42,7 @@ def _links(operations: tuple[str, ...], parameter: str, value: str) -> dict[str,
 
 LINKS: dict[str, dict[str, Any]] = {
     "createClass": _links(CLASS_OPERATIONS, "id", _BODY_ID),
-    "createStudent": {
-        **_links(STUDENT_OPERATIONS, "id", _BODY_ID),
-        # The new student in a class of its owner: the class it was created in, if any.
-        "unenrollFromFirstClass": {
-            "operationId": "unenrollStudent",
-            "parameters": {"id": "$response.body#/class_ids/0", "student_id": _BODY_ID},
-        },
-    },
+    "createStudent": _links(STUDENT_OPERATIONS, "id", _BODY_ID),
     "createClassInvitation": _links(INVITATION_OPERATIONS, "id", _BODY_ID),
     "createStudentInvitation": _links(INVITATION_OPERATIONS, "id", _BODY_ID),
     "acceptInvitation": _links(("deleteGrant",), "id", _BODY_ID),

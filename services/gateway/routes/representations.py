@@ -111,13 +111,13 @@ NOT_BLANK = rf"^{_TEXT}*[^\s\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]{_TEXT}*$"
 TIME_SCHEMA: Schema = {"type": "string", "format": "date-time"}
 OPTIONAL_TIME_SCHEMA: Schema = {"type": ["string", "null"], "format": "date-time"}
 # email-validator's rules (services/common/emails.py) go further than JSON Schema can say; a
-# local part of at most 64 characters and no controls it can.
+# local part of at most 64 characters, a dot in the domain and no controls it can.
 EMAIL_SCHEMA: Schema = {
     "type": "string",
     "format": "email",
     "minLength": 3,
     "maxLength": 254,
-    "pattern": r"^[^@\x00-\x1f\x7f-\x9f]{1,64}@[^@\x00-\x1f\x7f-\x9f]+$",
+    "pattern": r"^[^@\x00-\x1f\x7f-\x9f]{1,64}@[^@\x00-\x1f\x7f-\x9f]+\.[^@\x00-\x1f\x7f-\x9f]+$",
 }
 # 256 is the contract's limit: longer passwords answer 422 before anything hashes them.
 # "format": "password" also tells json_text.py that any character but a lone surrogate is
