@@ -38,6 +38,8 @@ from tests.integration.gateway.authorization_world import (
     CLASS_VIEWER,
     INVITATION_PATH,
     OWNER,
+    STUDENT_EDITOR,
+    STUDENT_VIEWER,
     World,
     build_world,
     fresh_email,
@@ -361,6 +363,30 @@ async def test_every_route_has_rows(world: World) -> None:
     missing = _operations(document) - covered
     assert missing == set(), f"routes of the OpenAPI document without rows: {sorted(missing)}"
     assert covered - _operations(document) == set(), "rows for routes the document lacks"
+
+
+# Who finds which resource in the lists (GET answers above say who may open it).
+LIST_VISIBILITY = {
+    "/v1/classes": {"class_id": {OWNER, CLASS_VIEWER, CLASS_EDITOR}},
+    "/v1/students": {
+        "enrolled_id": {OWNER, CLASS_VIEWER, CLASS_EDITOR},
+        "direct_id": {OWNER, STUDENT_VIEWER, STUDENT_EDITOR},
+    },
+    "/v1/shared-with-me": {
+        "class_id": {CLASS_VIEWER, CLASS_EDITOR},
+        "direct_id": {STUDENT_VIEWER, STUDENT_EDITOR},
+    },
+}
+
+
+async def test_lists_show_each_caller_only_what_it_may_see(world: World) -> None:
+    for path, expected in LIST_VISIBILITY.items():
+        for actor in ACTORS[1:]:
+            items = (await world.json("GET", path, actor, None, 200))["items"]
+            ids = {item.get("id") or item.get("resource_id") for item in items}
+            for attribute, seers in expected.items():
+                resource_id = getattr(world, attribute)
+                assert (resource_id in ids) == (actor in seers), (path, actor, attribute)
 
 
 async def test_editor_of_class_and_student_may_enroll_and_the_owner_sees_it(world: World) -> None:
