@@ -9,8 +9,9 @@ PROTOS := $(shell find protos -name '*.proto' 2>/dev/null)
 GEN_STAMP := $(GEN)/.stamp
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
+FUZZ_ARGS ?=
 
-.PHONY: help setup run test lint fmt protos bench soak clean unit integration e2e browser images tools
+.PHONY: help setup run test lint fmt protos bench soak fuzz clean unit integration e2e browser images tools
 
 help:
 	@echo "make run     start the whole local stack (https://localhost:8443)"
@@ -22,6 +23,7 @@ help:
 	@echo "make protos  generate Python code from protos/"
 	@echo "make bench   run the benchmarks under bench/ (BENCH_ARGS=\"roster --quick\")"
 	@echo "make soak    ten minutes of mixed traffic, a table a minute (SOAK_ARGS=\"--rate 40\")"
+	@echo "make fuzz    schemathesis against a stack of its own, longer than make test (FUZZ_ARGS=\"--max-examples 500 --seed 7\")"
 	@echo "make clean   remove the virtual environment and generated code (keeps var/)"
 
 $(STAMP): pyproject.toml
@@ -112,6 +114,10 @@ SOAK_ARGS ?=
 
 soak: setup
 	$(PY) -m bench.soak $(SOAK_ARGS)
+
+# The suite's bounded run is tests/e2e/test_fuzz_api.py; this one goes further, new seed each time.
+fuzz: setup
+	$(PY) -m tests.e2e.fuzz $(FUZZ_ARGS)
 
 clean:
 	rm -rf $(VENV) $(GEN) $(TOOLS) .mypy_cache .ruff_cache .pytest_cache

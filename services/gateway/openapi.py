@@ -8,6 +8,7 @@ from http import HTTPStatus
 from typing import Any
 
 from services.gateway.errors import PROBLEM_CONTENT_TYPE
+from services.gateway.openapi_links import LINKS
 from services.gateway.routes.spec import RouteSpec
 
 _PATH_PARAMETER = re.compile(r"\{([^}/]+)\}")
@@ -46,6 +47,8 @@ def _operation(spec: RouteSpec) -> dict[str, Any]:
     success: dict[str, Any] = {"description": HTTPStatus(spec.response_status).phrase}
     if spec.response_schema is not None:
         success["content"] = {spec.response_content_type: {"schema": spec.response_schema}}
+    if spec.operation_id in LINKS:
+        success["links"] = LINKS[spec.operation_id]
     responses: dict[str, Any] = {str(spec.response_status): success}
     statuses = set(spec.errors)
     if spec.auth:
@@ -67,8 +70,15 @@ def _operation(spec: RouteSpec) -> dict[str, Any]:
         "content": {PROBLEM_CONTENT_TYPE: {"schema": _PROBLEM_REF}},
     }
     declared = {param["name"] for param in spec.parameters if param.get("in") == "path"}
+    # Every path parameter is an id, and ids are UUIDs (API.md); another string names
+    # nothing and answers 404.
     parameters: list[dict[str, Any]] = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "schema": {"type": "string", "format": "uuid"},
+        }
         for name in _PATH_PARAMETER.findall(spec.path)
         if name not in declared
     ]

@@ -98,9 +98,15 @@ def validate(value: Any, schema: Schema) -> None:
     for error in validator.iter_errors(value):
         errors.extend(_field_errors(error))
     if errors:
-        unique = list(dict.fromkeys(errors))
-        unique.sort(key=lambda e: e.field)
-        raise ProblemError(422, "validation_failed", errors=unique)
+        # One message per field, the first its schema states: a value can break several
+        # keywords at once ("" is too short and blank; an address without "@" breaks the
+        # format and the pattern), and the client needs to know the field, once.
+        first: dict[str, FieldError] = {}
+        for error in errors:
+            first.setdefault(error.field, error)
+        raise ProblemError(
+            422, "validation_failed", errors=sorted(first.values(), key=lambda e: e.field)
+        )
 
 
 def _path(error: ValidationError, leaf: str | None = None) -> str:

@@ -15,7 +15,7 @@ from services.gateway.routes.representations import (
     DISPLAY_NAME_SCHEMA,
     EMAIL_SCHEMA,
     GENDER_SCHEMA,
-    PASSWORD_SCHEMA,
+    NEW_PASSWORD_SCHEMA,
     ROLES_AT_SIGNUP,
     TOKEN_SCHEMA,
     account_json,
@@ -29,7 +29,7 @@ CREATE_ACCOUNT_SCHEMA = object_schema(
     ["email", "password", "role"],
     {
         "email": EMAIL_SCHEMA,
-        "password": PASSWORD_SCHEMA,
+        "password": NEW_PASSWORD_SCHEMA,
         "role": {"type": "string", "enum": list(ROLES_AT_SIGNUP)},
         "display_name": DISPLAY_NAME_SCHEMA,
         "birth_date": BIRTH_DATE_SCHEMA,

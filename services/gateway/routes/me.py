@@ -12,6 +12,7 @@ from services.gateway.routes.representations import (
     DISPLAY_NAME_SCHEMA,
     EMAIL_SCHEMA,
     GENDER_SCHEMA,
+    NEW_PASSWORD_SCHEMA,
     PASSWORD_SCHEMA,
     account_json,
     object_schema,
@@ -41,7 +42,7 @@ UPDATE_SCHEMA = object_schema(
 )
 CHANGE_PASSWORD_SCHEMA = object_schema(
     ["current_password", "new_password"],
-    {"current_password": PASSWORD_SCHEMA, "new_password": PASSWORD_SCHEMA},
+    {"current_password": PASSWORD_SCHEMA, "new_password": NEW_PASSWORD_SCHEMA},
 )
 CHANGE_EMAIL_SCHEMA = object_schema(
     ["new_email", "password"], {"new_email": EMAIL_SCHEMA, "password": PASSWORD_SCHEMA}

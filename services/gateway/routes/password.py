@@ -6,7 +6,7 @@ from aiohttp import web
 
 from services.gateway.routes.representations import (
     EMAIL_SCHEMA,
-    PASSWORD_SCHEMA,
+    NEW_PASSWORD_SCHEMA,
     TOKEN_SCHEMA,
     object_schema,
 )
@@ -18,7 +18,7 @@ NEW_PASSWORD_FIELD = {"password": "new_password"}
 
 FORGOT_SCHEMA = object_schema(["email"], {"email": EMAIL_SCHEMA})
 RESET_SCHEMA = object_schema(
-    ["token", "new_password"], {"token": TOKEN_SCHEMA, "new_password": PASSWORD_SCHEMA}
+    ["token", "new_password"], {"token": TOKEN_SCHEMA, "new_password": NEW_PASSWORD_SCHEMA}
 )
 
 

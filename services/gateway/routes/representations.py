@@ -101,18 +101,51 @@ def unlock_request_json(request: auth_service_pb2.UnlockRequest) -> dict[str, An
 # --- schemas ---------------------------------------------------------------------------
 
 UUID_SCHEMA: Schema = {"type": "string", "format": "uuid"}
+# What json_text.py refuses in every string: C0 and C1 controls other than tab and line breaks.
+NO_CONTROLS = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
+# auth's profile fields refuse tab and line breaks too (services/auth/validation.py).
+NO_CONTROLS_AT_ALL = r"^[^\x00-\x1f\x7f-\x9f]*$"
+# Required names: something left once trimmed, and no controls but tab and line breaks.
+_TEXT = r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
+NOT_BLANK = rf"^{_TEXT}*[^\s\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]{_TEXT}*$"
 TIME_SCHEMA: Schema = {"type": "string", "format": "date-time"}
 OPTIONAL_TIME_SCHEMA: Schema = {"type": ["string", "null"], "format": "date-time"}
-EMAIL_SCHEMA: Schema = {"type": "string", "format": "email", "minLength": 3, "maxLength": 254}
+# email-validator's rules (services/common/emails.py) go further than JSON Schema can say; a
+# local part of at most 64 characters, a dot in the domain and no controls it can.
+EMAIL_SCHEMA: Schema = {
+    "type": "string",
+    "format": "email",
+    "minLength": 3,
+    "maxLength": 254,
+    "pattern": r"^[^@\x00-\x1f\x7f-\x9f]{1,64}@[^@\x00-\x1f\x7f-\x9f]+\.[^@\x00-\x1f\x7f-\x9f]+$",
+}
 # 256 is the contract's limit: longer passwords answer 422 before anything hashes them.
 # "format": "password" also tells json_text.py that any character but a lone surrogate is
 # the user's own choice (docs/api.md: any Unicode characters).
 PASSWORD_SCHEMA: Schema = {"type": "string", "format": "password", "minLength": 1, "maxLength": 256}
-TOKEN_SCHEMA: Schema = {"type": "string", "minLength": 1, "maxLength": 512}
+# A password being set. Its minimum of 8 characters is auth's policy, not a schema bound: the
+# contract answers a short one as 422 weak_password with a strength score (and counts after
+# NFKC normalization), which a schema refusal (validation_failed) would not.
+NEW_PASSWORD_SCHEMA: Schema = {
+    **PASSWORD_SCHEMA,
+    "description": "At least 8 characters after NFKC normalization, and not guessable "
+    "(422 weak_password with the strength score otherwise).",
+}
+TOKEN_SCHEMA: Schema = {"type": "string", "minLength": 1, "maxLength": 512, "pattern": NO_CONTROLS}
 # The limits auth enforces (validation.py), so the document tells clients the truth.
-DISPLAY_NAME_SCHEMA: Schema = {"type": "string", "minLength": 1, "maxLength": 100}
-BIRTH_DATE_SCHEMA: Schema = {"type": "string", "format": "date"}
-GENDER_SCHEMA: Schema = {"type": "string", "maxLength": 50}
+DISPLAY_NAME_SCHEMA: Schema = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": 100,
+    "pattern": NO_CONTROLS_AT_ALL,
+}
+BIRTH_DATE_SCHEMA: Schema = {
+    "type": "string",
+    "format": "date",
+    "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
+    "description": "YYYY-MM-DD, in the past.",
+}
+GENDER_SCHEMA: Schema = {"type": "string", "maxLength": 50, "pattern": NO_CONTROLS_AT_ALL}
 
 ACCOUNT_SCHEMA: Schema = {
     "type": "object",

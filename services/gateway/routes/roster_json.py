@@ -9,6 +9,8 @@ from google.protobuf.message import Message
 
 from services.gateway.routes.representations import (
     BIRTH_DATE_SCHEMA,
+    NO_CONTROLS,
+    NOT_BLANK,
     TIME_SCHEMA,
     UUID_SCHEMA,
     object_schema,
@@ -107,10 +109,21 @@ def fields_present(body: Mapping[str, Any], names: Iterable[str]) -> list[str]:
 
 # --- schemas ---------------------------------------------------------------------------
 
-NAME_SCHEMA: Schema = {"type": "string", "minLength": 1, "maxLength": MAX_NAME}
-TERM_SCHEMA: Schema = {"type": "string", "maxLength": MAX_TERM}
-GENDER_SCHEMA: Schema = {"type": "string", "maxLength": MAX_GENDER}
-NOTES_SCHEMA: Schema = {"type": "string", "maxLength": MAX_NOTES}
+NAME_SCHEMA: Schema = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": MAX_NAME,
+    "pattern": NOT_BLANK,
+}
+TERM_SCHEMA: Schema = {"type": "string", "maxLength": MAX_TERM, "pattern": NO_CONTROLS}
+GENDER_SCHEMA: Schema = {"type": "string", "maxLength": MAX_GENDER, "pattern": NO_CONTROLS}
+NOTES_SCHEMA: Schema = {"type": "string", "maxLength": MAX_NOTES, "pattern": NO_CONTROLS}
+# roster's birth dates: from 1900 on (services/roster/convert.py), and not in the future.
+STUDENT_BIRTH_DATE_SCHEMA: Schema = {
+    **BIRTH_DATE_SCHEMA,
+    "pattern": r"^(19|[2-9][0-9])[0-9]{2}-[0-9]{2}-[0-9]{2}$",
+    "description": "YYYY-MM-DD, from 1900-01-01 on and not in the future.",
+}
 ACCESS_SCHEMA: Schema = {"type": "string", "enum": list(ACCESS.values())}
 
 CREATE_CLASS_SCHEMA = object_schema(["name"], {"name": NAME_SCHEMA, "term": nullable(TERM_SCHEMA)})
@@ -119,7 +132,7 @@ UPDATE_CLASS_SCHEMA = at_least_one(
 )
 STUDENT_PROFILE_PROPERTIES: dict[str, Schema] = {
     "display_name": NAME_SCHEMA,
-    "birth_date": nullable(BIRTH_DATE_SCHEMA),
+    "birth_date": nullable(STUDENT_BIRTH_DATE_SCHEMA),
     "gender": nullable(GENDER_SCHEMA),
     "notes": nullable(NOTES_SCHEMA),
 }

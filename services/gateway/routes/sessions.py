@@ -10,6 +10,7 @@ from aiohttp import web
 from services.gateway import refresh_cookie
 from services.gateway.errors import ProblemError, problem_from_rpc_error, problem_response
 from services.gateway.routes.representations import (
+    NO_CONTROLS,
     PASSWORD_SCHEMA,
     SESSION_SCHEMA,
     SESSION_TOKENS_SCHEMA,
@@ -28,7 +29,7 @@ from trackcc.auth.v1 import auth_service_pb2
 SIGN_IN_SCHEMA = object_schema(
     ["email", "password"],
     {
-        "email": {"type": "string", "minLength": 1, "maxLength": 254},
+        "email": {"type": "string", "minLength": 1, "maxLength": 254, "pattern": NO_CONTROLS},
         "password": PASSWORD_SCHEMA,
         "refresh_cookie": {
             "type": "boolean",

@@ -11,6 +11,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from services.gateway.errors import FieldError, ProblemError
 from services.gateway.routes.representations import (
     EMAIL_SCHEMA,
+    NO_CONTROLS,
     OPTIONAL_TIME_SCHEMA,
     TIME_SCHEMA,
     UUID_SCHEMA,
@@ -161,7 +162,7 @@ CREATE_INVITATION_SCHEMA = object_schema(
         "email": EMAIL_SCHEMA,
         "relation": RELATION_SCHEMA,
         "role": ROLE_SCHEMA,
-        "message": {"type": "string", "maxLength": MAX_MESSAGE_CHARS},
+        "message": {"type": "string", "maxLength": MAX_MESSAGE_CHARS, "pattern": NO_CONTROLS},
         "grant_expires_at": {
             "type": "string",
             "format": "date-time",
@@ -171,7 +172,8 @@ CREATE_INVITATION_SCHEMA = object_schema(
     },
 )
 INVITATION_TOKEN_SCHEMA = object_schema(
-    ["token"], {"token": {"type": "string", "minLength": 1, "maxLength": 512}}
+    ["token"],
+    {"token": {"type": "string", "minLength": 1, "maxLength": 512, "pattern": NO_CONTROLS}},
 )
 
 INVITATION_SCHEMA: Schema = {

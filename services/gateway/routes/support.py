@@ -6,6 +6,7 @@ from aiohttp import web
 
 from services.gateway.routes.representations import (
     ADMIN_ACCOUNT_SCHEMA,
+    NOT_BLANK,
     TOKEN_SCHEMA,
     UNLOCK_REQUEST_SCHEMA,
     admin_account_json,
@@ -23,7 +24,8 @@ SUPPORT_ONLY = frozenset({"support"})
 
 # auth keeps at most 500 characters of reason in the audit log.
 UNLOCK_SCHEMA = object_schema(
-    ["reason"], {"reason": {"type": "string", "minLength": 1, "maxLength": 500}}
+    ["reason"],
+    {"reason": {"type": "string", "minLength": 1, "maxLength": 500, "pattern": NOT_BLANK}},
 )
 UNLOCK_REQUEST_BODY_SCHEMA = object_schema(["token"], {"token": TOKEN_SCHEMA})
 
