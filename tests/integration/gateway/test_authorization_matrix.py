@@ -30,8 +30,8 @@ import pytest
 
 from services.common.devcerts import DevPki
 from services.localstack.postgres import PostgresEndpoint
-from tests.integration.gateway.auth_support import PASSWORD, auth_stack, mails_to, sign_in
-from tests.integration.gateway.authorization_world import (
+from tests.support.auth_stack import PASSWORD, auth_stack, mails_to, sign_in
+from tests.support.authorization_world import (
     ACTORS,
     ANONYMOUS,
     CLASS_EDITOR,
@@ -45,8 +45,8 @@ from tests.integration.gateway.authorization_world import (
     fresh_email,
     mail_after,
 )
-from tests.integration.gateway.conftest import wait_ready
-from tests.integration.gateway.roster_support import small_png
+from tests.support.gateway import wait_ready
+from tests.support.roster_calls import small_png
 
 PROBLEM = "application/problem+json"
 Reset = Callable[[World, str], Awaitable[None]]

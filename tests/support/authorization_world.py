@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.integration.gateway.auth_support import (
+from tests.support.auth_stack import (
     AuthStack,
     Mail,
     Session,
@@ -24,7 +24,7 @@ from tests.integration.gateway.auth_support import (
     sign_in,
     support_session,
 )
-from tests.integration.gateway.roster_support import small_png
+from tests.support.roster_calls import small_png
 
 INVITATION_PATH = "/invitations/accept"
 
