@@ -5,8 +5,8 @@ from __future__ import annotations
 import grpc
 from google.protobuf import empty_pb2
 
-from services.common.page_tokens import bigint_key
-from services.sharing import access_log, checks, convert, grants, invitations, pagination
+from services.common import fields, pagination
+from services.sharing import access_log, checks, convert, grants, invitations
 from services.sharing.access_log import Action
 from services.sharing.permissions import Permission, allows
 from services.sharing.rpc_base import RpcBase, not_found, require_share
@@ -22,7 +22,7 @@ class GrantRpcs(RpcBase):
         user = self._user(context)
         resource = convert.resource_ref(request.resource)
         size = pagination.page_size(request.page_size)
-        after = pagination.time_uuid_key(request.page_token)
+        after = pagination.time_uuid_key(request.page_token, "grants")
         now = self._now()
         async with self._deps.pool.acquire() as connection, connection.transaction():
             await require_share(connection, user.id, resource, now, readers_get_403=False)
@@ -32,14 +32,16 @@ class GrantRpcs(RpcBase):
         last = page[-1] if len(found) > size else None
         return pb.ListGrantsResponse(
             grants=[convert.grant_pb(g) for g in page],
-            next_page_token=pagination.time_token(last.created_at, str(last.id)) if last else "",
+            next_page_token=pagination.time_token("grants", last.created_at, last.id)
+            if last
+            else "",
         )
 
     async def DeleteGrant(  # noqa: N802
         self, request: pb.DeleteGrantRequest, context: grpc.aio.ServicerContext
     ) -> empty_pb2.Empty:
         user = self._user(context)
-        grant_id = convert.parse_uuid(request.grant_id, "grant_id")
+        grant_id = fields.parse_uuid(request.grant_id, "grant_id")
         now = self._now()
         async with self._deps.pool.acquire() as connection, connection.transaction():
             grant = await grants.get(connection, grant_id)
@@ -71,7 +73,7 @@ class GrantRpcs(RpcBase):
     ) -> pb.ListSharedWithMeResponse:
         user = self._user(context)
         size = pagination.page_size(request.page_size)
-        after = pagination.time_uuid_key(request.page_token)
+        after = pagination.time_uuid_key(request.page_token, "shared-with-me")
         now = self._now()
         async with self._deps.pool.acquire() as connection, connection.transaction():
             await grants.sweep_expired(connection, now, grantee_id=user.id)
@@ -89,7 +91,9 @@ class GrantRpcs(RpcBase):
                 )
                 for g in page
             ],
-            next_page_token=pagination.time_token(last.created_at, str(last.id)) if last else "",
+            next_page_token=pagination.time_token("shared-with-me", last.created_at, last.id)
+            if last
+            else "",
         )
 
     async def ListAccessLog(  # noqa: N802
@@ -98,8 +102,8 @@ class GrantRpcs(RpcBase):
         user = self._user(context)
         resource = convert.resource_ref(request.resource)
         size = pagination.page_size(request.page_size)
-        key = pagination.time_key(request.page_token)
-        after = (key[0], bigint_key(key[1])) if key else None
+        key = pagination.time_key(request.page_token, "access-log")
+        after = (key[0], pagination.bigint_key(key[1])) if key else None
         now = self._now()
         async with self._deps.pool.acquire() as connection, connection.transaction():
             await require_share(connection, user.id, resource, now, readers_get_403=False)
@@ -111,5 +115,5 @@ class GrantRpcs(RpcBase):
         last = page[-1] if len(found) > size else None
         return pb.ListAccessLogResponse(
             entries=[convert.entry_pb(e) for e in page],
-            next_page_token=pagination.time_token(last.at, str(last.id)) if last else "",
+            next_page_token=pagination.time_token("access-log", last.at, last.id) if last else "",
         )

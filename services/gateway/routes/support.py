@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from services.gateway.routes.representations import (
+from services.gateway.routes.auth_json import (
     ADMIN_ACCOUNT_SCHEMA,
-    TOKEN_SCHEMA,
     UNLOCK_REQUEST_SCHEMA,
     admin_account_json,
-    list_schema,
-    object_schema,
-    path_uuid,
     unlock_request_json,
 )
+from services.gateway.routes.common import TOKEN_SCHEMA, list_schema, object_schema, path_uuid
 from services.gateway.routes.spec import Call, RouteSpec, empty_response, json_response
 from services.gateway.validation import PAGE_QUERY_PARAMETERS, bool_param, page_params
 from trackcc.auth.v1 import auth_service_pb2
