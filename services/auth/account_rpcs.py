@@ -8,9 +8,8 @@ import grpc
 from google.protobuf import empty_pb2
 
 from services.auth import accounts, audit, deletion_jobs, mails, sessions
-from services.auth.messages import account_message
+from services.auth.messages import account_message, session_message
 from services.auth.rpc_base import RpcBase
-from services.auth.session_rpcs import session_message
 from services.auth.validation import validate_profile_update
 from trackcc.auth.v1 import auth_service_pb2 as pb
 

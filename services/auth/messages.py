@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
+from services.auth import sessions
 from services.auth.accounts import Account
 from services.auth.roles import role_enum
 from services.common.timestamps import to_timestamp
@@ -57,4 +58,15 @@ def session_tokens(
         session_id=str(session_id),
         account=account_message(account),
         session_expire_time=to_timestamp(expires_at),
+    )
+
+
+def session_message(row: sessions.SessionRow, current_session_id: str) -> pb.Session:
+    """The Session message; ``current`` marks the session of the calling token."""
+    return pb.Session(
+        id=str(row.id),
+        create_time=to_timestamp(row.created_at),
+        last_use_time=to_timestamp(row.last_used_at),
+        user_agent=row.user_agent,
+        current=str(row.id) == current_session_id,
     )

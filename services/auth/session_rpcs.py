@@ -9,12 +9,11 @@ import grpc
 from google.protobuf import empty_pb2
 
 from services.auth import refresh, sessions
-from services.auth.messages import session_tokens
+from services.auth.messages import session_message, session_tokens
 from services.auth.rpc_base import RpcBase
 from services.common import pagination, reasons
 from services.common.callers import GATEWAY, require_caller
 from services.common.errors import InvalidArgument, NotFound, Unauthenticated
-from services.common.timestamps import to_timestamp
 from trackcc.auth.v1 import auth_service_pb2 as pb
 
 logger = logging.getLogger(__name__)
@@ -60,13 +59,13 @@ class SessionRpcs(RpcBase):
             rows = await sessions.list_active(
                 connection, account.id, deps.clock(), deps.policy, size + 1, after
             )
-        response = pb.ListSessionsResponse(
-            sessions=[session_message(row, principal.session_id) for row in rows[:size]]
+        page, next_token = pagination.time_page(
+            rows, size, _SESSIONS, lambda row: (row.created_at, row.id)
         )
-        if len(rows) > size:
-            last = rows[size - 1]
-            response.next_page_token = pagination.time_token(_SESSIONS, last.created_at, last.id)
-        return response
+        return pb.ListSessionsResponse(
+            sessions=[session_message(row, principal.session_id) for row in page],
+            next_page_token=next_token,
+        )
 
     async def DeleteSession(
         self, request: pb.DeleteSessionRequest, context: grpc.aio.ServicerContext
@@ -113,14 +112,3 @@ class SessionRpcs(RpcBase):
                 connection, ids, self._deps.clock(), self._deps.policy
             )
         return pb.BatchGetSessionStatesResponse(active_session_ids=[str(i) for i in active])
-
-
-def session_message(row: sessions.SessionRow, current_session_id: str) -> pb.Session:
-    """The Session message; ``current`` marks the session of the calling token."""
-    return pb.Session(
-        id=str(row.id),
-        create_time=to_timestamp(row.created_at),
-        last_use_time=to_timestamp(row.last_used_at),
-        user_agent=row.user_agent,
-        current=str(row.id) == current_session_id,
-    )

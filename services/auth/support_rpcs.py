@@ -83,18 +83,16 @@ class SupportRpcs(RpcBase):
         after = pagination.time_uuid_key(request.page_token, _UNLOCK_REQUESTS)
         async with self._deps.pool.acquire() as connection:
             rows = await support.list_unlock_requests(connection, limit=size + 1, after=after)
-        response = pb.ListUnlockRequestsResponse()
-        for row in rows[:size]:
+        page, next_token = pagination.time_page(
+            rows, size, _UNLOCK_REQUESTS, lambda row: (row.requested_at, row.id)
+        )
+        response = pb.ListUnlockRequestsResponse(next_page_token=next_token)
+        for row in page:
             response.unlock_requests.add(
                 id=str(row.id),
                 account_id=str(row.account_id),
                 email=row.email,
                 request_time=to_timestamp(row.requested_at),
-            )
-        if len(rows) > size:
-            last = rows[size - 1]
-            response.next_page_token = pagination.time_token(
-                _UNLOCK_REQUESTS, last.requested_at, last.id
             )
         return response
 

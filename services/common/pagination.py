@@ -15,11 +15,14 @@ import binascii
 import json
 import re
 import uuid
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Final, NamedTuple
+from typing import Final, NamedTuple, TypeVar
 
 from services.common import reasons
 from services.common.errors import InvalidArgument
+
+T = TypeVar("T")
 
 DEFAULT_PAGE_SIZE: Final = 50
 MAX_PAGE_SIZE: Final = 200
@@ -126,3 +129,12 @@ def time_uuid_key(token: str, scope: str) -> Cursor | None:
     """The (time, UUID) cursor of a :func:`time_token` of the list ``scope``."""
     key = time_key(token, scope)
     return Cursor(key[0], token_uuid(key[1])) if key else None
+
+
+def time_page(
+    found: Sequence[T], size: int, scope: str, key: Callable[[T], tuple[datetime, object]]
+) -> tuple[list[T], str]:
+    """The page of a list read with one row more than ``size``, and the :func:`time_token`
+    that resumes after it ("" when that extra row was not there: the list ends here)."""
+    page = list(found[:size])
+    return page, time_token(scope, *key(page[-1])) if len(found) > size else ""

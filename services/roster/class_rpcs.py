@@ -81,15 +81,13 @@ class ClassRpcs(RpcBase):
             return pb.ListClassesResponse()
         async with self._deps.pool.acquire() as connection:
             rows = await classes.page(connection, list(visible), after, size + 1)
-        page = rows[:size]
+        page, next_token = pagination.time_page(rows, size, _SCOPE, lambda row: row.cursor)
         await self._auth.log_reads(
             user, [Ref(Kind.CLASS, row.id) for row in page if row.owner_id != user]
         )
         return pb.ListClassesResponse(
             classes=[convert.class_message(row, visible[row.id]) for row in page],
-            next_page_token=(
-                pagination.time_token(_SCOPE, *page[-1].cursor) if len(rows) > size else ""
-            ),
+            next_page_token=next_token,
         )
 
     async def UpdateClass(  # noqa: N802

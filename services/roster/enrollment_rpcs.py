@@ -37,15 +37,13 @@ class EnrollmentRpcs(RpcBase):
         # lets every check of this request go to sharing in one round trip.
         async with self._deps.pool.acquire() as connection:
             rows = await students.page_in_class(connection, class_id, after, size + 1)
-        page = rows[:size]
+        page, next_token = pagination.time_page(
+            rows, size, f"{_SCOPE}:{class_id}", lambda row: row.cursor
+        )
         decided = await class_page_access(self._auth, self._deps.viewer_cache, user, class_id, page)
         return pb.ListStudentsResponse(
             students=convert.student_messages(page, decided.access, decided.readable_classes),
-            next_page_token=(
-                pagination.time_token(f"{_SCOPE}:{class_id}", *page[-1].cursor)
-                if len(rows) > size
-                else ""
-            ),
+            next_page_token=next_token,
         )
 
     async def _require_pair(

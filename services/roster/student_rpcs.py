@@ -131,15 +131,12 @@ class StudentRpcs(RpcBase):
             return pb.ListStudentsResponse()
         async with self._deps.pool.acquire() as connection:
             rows = await students.page(connection, list(visible), after, size + 1)
-        page = rows[:size]
+        page, next_token = pagination.time_page(rows, size, _SCOPE, lambda row: row.cursor)
         await self._auth.log_reads(
             user, [Ref(Kind.STUDENT, row.id) for row in page if row.owner_id != user]
         )
         return pb.ListStudentsResponse(
-            students=await self._students_out(user, page, visible),
-            next_page_token=(
-                pagination.time_token(_SCOPE, *page[-1].cursor) if len(rows) > size else ""
-            ),
+            students=await self._students_out(user, page, visible), next_page_token=next_token
         )
 
     async def UpdateStudent(  # noqa: N802

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
+
 import grpc
 from google.protobuf import empty_pb2
 
 from services.common import fields, pagination
 from services.sharing import access_log, checks, convert, grants, invitations
 from services.sharing.access_log import Action
+from services.sharing.grants import Grant
 from services.sharing.permissions import Permission, allows
 from services.sharing.rpc_base import RpcBase, not_found, require_share
 from trackcc.sharing.v1 import sharing_service_pb2 as pb
+
+
+def _time_and_id(grant: Grant) -> tuple[datetime, uuid.UUID]:
+    """The sort key of the grant lists (newest first)."""
+    return grant.created_at, grant.id
 
 
 class GrantRpcs(RpcBase):
@@ -28,13 +37,9 @@ class GrantRpcs(RpcBase):
             await require_share(connection, user.id, resource, now, readers_get_403=False)
             await grants.sweep_expired(connection, now, resource=resource)
             found = await grants.for_resource(connection, resource, now, after, size + 1)
-        page = found[:size]
-        last = page[-1] if len(found) > size else None
+        page, next_token = pagination.time_page(found, size, "grants", _time_and_id)
         return pb.ListGrantsResponse(
-            grants=[convert.grant_pb(g) for g in page],
-            next_page_token=pagination.time_token("grants", last.created_at, last.id)
-            if last
-            else "",
+            grants=[convert.grant_pb(g) for g in page], next_page_token=next_token
         )
 
     async def DeleteGrant(  # noqa: N802
@@ -78,8 +83,7 @@ class GrantRpcs(RpcBase):
         async with self._deps.pool.acquire() as connection, connection.transaction():
             await grants.sweep_expired(connection, now, grantee_id=user.id)
             found = await grants.for_grantee(connection, user.id, now, after, size + 1)
-        page = found[:size]
-        last = page[-1] if len(found) > size else None
+        page, next_token = pagination.time_page(found, size, "shared-with-me", _time_and_id)
         return pb.ListSharedWithMeResponse(
             resources=[
                 pb.SharedResource(
@@ -91,9 +95,7 @@ class GrantRpcs(RpcBase):
                 )
                 for g in page
             ],
-            next_page_token=pagination.time_token("shared-with-me", last.created_at, last.id)
-            if last
-            else "",
+            next_page_token=next_token,
         )
 
     async def ListAccessLog(  # noqa: N802
@@ -111,9 +113,7 @@ class GrantRpcs(RpcBase):
             await grants.sweep_expired(connection, now, resource=resource)
             await invitations.expire_due(connection, now, resource=resource)
             found = await access_log.page(connection, resource, after, size + 1)
-        page = found[:size]
-        last = page[-1] if len(found) > size else None
+        page, next_token = pagination.time_page(found, size, "access-log", lambda e: (e.at, e.id))
         return pb.ListAccessLogResponse(
-            entries=[convert.entry_pb(e) for e in page],
-            next_page_token=pagination.time_token("access-log", last.at, last.id) if last else "",
+            entries=[convert.entry_pb(e) for e in page], next_page_token=next_token
         )

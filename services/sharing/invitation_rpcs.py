@@ -152,13 +152,11 @@ class InvitationRpcs(RpcBase):
             found = await invitations.page(
                 connection, inviter_id=inviter_id, email=email, after=after, limit=size + 1
             )
-        page = found[:size]
-        last = page[-1] if len(found) > size else None
+        page, next_token = pagination.time_page(
+            found, size, "invitations", lambda i: (i.created_at, i.id)
+        )
         return pb.ListInvitationsResponse(
-            invitations=[convert.invitation_pb(i) for i in page],
-            next_page_token=pagination.time_token("invitations", last.created_at, last.id)
-            if last
-            else "",
+            invitations=[convert.invitation_pb(i) for i in page], next_page_token=next_token
         )
 
     async def _respond(self, user: User, token: str, to: Status) -> tuple[Invitation, Grant | None]:
