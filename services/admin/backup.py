@@ -18,15 +18,12 @@ from pathlib import Path
 from services.admin.local import data_layout, existing_server
 from services.admin.pgtools import check_trackcc_archive, run_tool
 from services.common.config import Env
+from services.common.timestamps import utc_now
 from services.localstack.database import DATABASE_NAME
 from services.localstack.dsn import with_credentials
 from services.localstack.errors import StackError
 
 Clock = Callable[[], datetime.datetime]
-
-
-def _utc_now() -> datetime.datetime:
-    return datetime.datetime.now(datetime.UTC)
 
 
 def default_path(data_dir: Path, now: datetime.datetime) -> Path:
@@ -86,7 +83,7 @@ def _human(size: int) -> str:
     raise AssertionError("unreachable")
 
 
-def backup_command(env: Env, output: Path | None, clock: Clock = _utc_now) -> str:
+def backup_command(env: Env, output: Path | None, clock: Clock = utc_now) -> str:
     """Backs up the local stack's database; returns the line naming the file and its size."""
     if output is None:
         final = default_path(data_layout(env).root, clock())

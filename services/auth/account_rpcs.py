@@ -8,17 +8,22 @@ import grpc
 from google.protobuf import empty_pb2
 
 from services.auth import accounts, audit, deletion_jobs, mails, sessions
-from services.auth.messages import account_message
-from services.auth.session_rpcs import session_message
-from services.auth.signin import SignInRpcs
+from services.auth.messages import account_message, session_message
+from services.auth.rpc_base import RpcBase
 from services.auth.validation import validate_profile_update
 from trackcc.auth.v1 import auth_service_pb2 as pb
 
 logger = logging.getLogger(__name__)
 
 
-class AccountRpcs(SignInRpcs):
+class AccountRpcs(RpcBase):
     """UpdateAccount, ExportAccount, DeleteAccount."""
+
+    async def GetAccount(
+        self, request: pb.GetAccountRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Account:
+        _, account = await self._caller(context)
+        return account_message(account)
 
     async def UpdateAccount(
         self, request: pb.UpdateAccountRequest, context: grpc.aio.ServicerContext
@@ -63,10 +68,8 @@ class AccountRpcs(SignInRpcs):
         self, request: pb.DeleteAccountRequest, context: grpc.aio.ServicerContext
     ) -> empty_pb2.Empty:
         deps = self._deps
-        principal = self._principal(context)
-        async with deps.pool.acquire() as connection:
-            account = await self._session_account(connection, principal)
-        await self._confirm_password(account.id, request.password)
+        _, account = await self._caller(context)
+        await deps.password_check.confirm(account.id, request.password)
         now = deps.clock()
         async with deps.pool.acquire() as connection, connection.transaction():
             # One transaction: sign-in stops, every session dies, and the durable job and

@@ -7,7 +7,6 @@ same rules as the service: the password policy, argon2id hashing and the audit l
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import uuid
 
 import asyncpg
@@ -17,11 +16,9 @@ from services.auth.password_policy import check_new_password
 from services.auth.passwords import PasswordHashing
 from services.auth.support import AdminAccount
 from services.auth.validation import SignupFields, email_problem, normalize_email
+from services.common import reasons
 from services.common.errors import AlreadyExists, InvalidArgument, NotFound
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+from services.common.timestamps import utc_now
 
 
 async def create_support(pool: asyncpg.Pool, email: str, password: str) -> uuid.UUID:
@@ -38,9 +35,11 @@ async def create_support(pool: asyncpg.Pool, email: str, password: str) -> uuid.
         hashing.close()
     fields = SignupFields(normalized, "support", None, None, None)
     async with pool.acquire() as connection:
-        account = await accounts.insert_account(connection, fields, password_hash, _now())
+        account = await accounts.insert_account(connection, fields, password_hash, utc_now())
         if account is None:
-            raise AlreadyExists("an account with this email address exists", reason="email_taken")
+            raise AlreadyExists(
+                "an account with this email address exists", reason=reasons.EMAIL_TAKEN
+            )
         # The operator typed the address in; it needs no verification mail.
         await connection.execute(
             "UPDATE accounts SET email_verified = true WHERE id = $1", account.id
@@ -68,7 +67,7 @@ async def unlock(pool: asyncpg.Pool, email: str, reason: str, actor: str = "cli"
     async with pool.acquire() as connection, connection.transaction():
         account_id = await support.account_id_by_email(connection, normalize_email(email))
         if account_id is None or not await lockout.unlock(
-            connection, account_id, actor=actor, reason=reason.strip(), now=_now()
+            connection, account_id, actor=actor, reason=reason.strip(), now=utc_now()
         ):
             raise NotFound("no account has this email address")
     return account_id

@@ -16,8 +16,6 @@ from services.common.tokens import SigningKey, load_signing_keys
 
 KEYS_DIR = "TRACKCC_AUTH_JWT_KEYS_DIR"
 ACTIVE_KID = "TRACKCC_AUTH_JWT_ACTIVE_KID"
-ISSUER = "TRACKCC_JWT_ISSUER"
-AUDIENCE = "TRACKCC_JWT_AUDIENCE"
 ACCESS_TOKEN_TTL = "TRACKCC_AUTH_ACCESS_TOKEN_TTL_SECONDS"
 HASH_CONCURRENCY = "TRACKCC_AUTH_HASH_CONCURRENCY"
 SESSION_IDLE_DAYS = "TRACKCC_AUTH_SESSION_IDLE_DAYS"
@@ -67,8 +65,8 @@ class AuthSettings:
         return cls(
             signing_keys=tuple(keys),
             active_kid=active_kid,
-            issuer=env.str(ISSUER, "trackcc"),
-            audience=env.str(AUDIENCE, "trackcc-api"),
+            issuer=env.jwt_issuer(),
+            audience=env.jwt_audience(),
             access_token_ttl_seconds=env.int(
                 ACCESS_TOKEN_TTL, 900, minimum=60, maximum=MAX_ACCESS_TOKEN_TTL_SECONDS
             ),

@@ -11,30 +11,26 @@ import grpc
 from google.protobuf import empty_pb2
 
 from services.auth import accounts, audit, mail_tokens, mails
-from services.auth.session_rpcs import GATEWAY_COMMON_NAME
-from services.auth.signin import SignInRpcs
+from services.auth.rpc_base import RpcBase
 from services.auth.validation import email_problem, normalize_email
+from services.common import reasons
+from services.common.callers import GATEWAY, require_caller
 from services.common.db import DbConnection
-from services.common.errors import AlreadyExists, InvalidArgument, PermissionDenied
-from services.common.tls import peer_common_name
+from services.common.errors import AlreadyExists, InvalidArgument
 from trackcc.auth.v1 import auth_service_pb2 as pb
 
 logger = logging.getLogger(__name__)
 
 
-def invalid_token() -> InvalidArgument:
-    return InvalidArgument("the link is invalid, used or expired", reason="invalid_token")
-
-
 def email_taken() -> AlreadyExists:
     return AlreadyExists(
         "an account with this email address exists",
-        reason="email_taken",
+        reason=reasons.EMAIL_TAKEN,
         field_violations=[("new_email", "is already registered")],
     )
 
 
-class EmailRpcs(SignInRpcs):
+class EmailRpcs(RpcBase):
     """VerifyEmail, RequestEmailChange and ConfirmEmailOwnership."""
 
     async def VerifyEmail(
@@ -46,7 +42,7 @@ class EmailRpcs(SignInRpcs):
                 connection, request.token, ("verify_email", "change_email"), now
             )
             if spent is None:
-                raise invalid_token()
+                raise mail_tokens.invalid_link()
             if spent.purpose == "verify_email":
                 done = await _confirm_current(connection, spent.account_id, spent.email)
             else:
@@ -61,7 +57,7 @@ class EmailRpcs(SignInRpcs):
                         reason="new address confirmed by its link",
                     )
             if not done:
-                raise invalid_token()
+                raise mail_tokens.invalid_link()
         logger.info("email confirmed", extra={"account_id": str(spent.account_id)})
         return empty_pb2.Empty()
 
@@ -81,7 +77,7 @@ class EmailRpcs(SignInRpcs):
                 "new_email is the current address",
                 field_violations=[("new_email", "is the current address")],
             )
-        await self._confirm_password(account.id, request.password)
+        await self._deps.password_check.confirm(account.id, request.password)
         now = deps.clock()
         async with deps.pool.acquire() as connection, connection.transaction():
             if await accounts.email_taken(connection, new_email):
@@ -98,8 +94,7 @@ class EmailRpcs(SignInRpcs):
     ) -> empty_pb2.Empty:
         # Only the gateway learns of such proofs (sharing's AcceptInvitation answer); any
         # other caller, even with the user's token, could otherwise verify any address.
-        if peer_common_name(context) != GATEWAY_COMMON_NAME:
-            raise PermissionDenied("only the gateway may confirm email ownership")
+        require_caller(context, GATEWAY)
         principal = self._principal(context)
         email = normalize_email(request.email)
         async with self._deps.pool.acquire() as connection:

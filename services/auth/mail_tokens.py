@@ -13,7 +13,9 @@ import uuid
 from dataclasses import dataclass
 from typing import Final, Literal
 
+from services.common import reasons
 from services.common.db import DbConnection
+from services.common.errors import InvalidArgument
 
 Purpose = Literal["verify_email", "change_email", "reset_password", "unlock_request"]
 
@@ -37,6 +39,11 @@ class SpentToken:
     account_id: uuid.UUID
     email: str
     purpose: Purpose
+
+
+def invalid_link() -> InvalidArgument:
+    """The answer for a mailed link's token that is unknown, used or expired."""
+    return InvalidArgument("the link is invalid, used or expired", reason=reasons.INVALID_TOKEN)
 
 
 def digest(token: str) -> bytes:

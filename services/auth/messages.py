@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
-from google.protobuf.timestamp_pb2 import Timestamp
-
+from services.auth import sessions
 from services.auth.accounts import Account
 from services.auth.roles import role_enum
 from services.common.timestamps import to_timestamp
+from services.common.tokens import Principal, TokenSigner
 from trackcc.auth.v1 import auth_service_pb2 as pb
-
-
-def timestamp(value: dt.datetime) -> Timestamp:
-    """A protobuf Timestamp of an aware datetime."""
-    return to_timestamp(value)
 
 
 def account_message(account: Account) -> pb.Account:
@@ -25,7 +21,7 @@ def account_message(account: Account) -> pb.Account:
         role=role_enum(account.role),
         email_verified=account.email_verified,
         has_photo=account.has_photo,
-        create_time=timestamp(account.created_at),
+        create_time=to_timestamp(account.created_at),
     )
     # Optional fields stay unset (not empty) when unknown, as the proto documents.
     if account.display_name is not None:
@@ -35,3 +31,42 @@ def account_message(account: Account) -> pb.Account:
     if account.gender is not None:
         message.gender = account.gender
     return message
+
+
+def session_tokens(
+    signer: TokenSigner,
+    account: Account,
+    session_id: uuid.UUID,
+    refresh: str,
+    expires_at: dt.datetime,
+) -> pb.SessionTokens:
+    """The answer of a sign-in or refresh: a new access token, the refresh token, the account."""
+    access_token = signer.issue(
+        Principal(
+            user_id=str(account.id),
+            session_id=str(session_id),
+            role=account.role,
+            email=account.email,
+            email_verified=account.email_verified,
+            display_name=account.display_name or "",
+        )
+    )
+    return pb.SessionTokens(
+        access_token=access_token,
+        expires_in=signer.ttl_seconds,
+        refresh_token=refresh,
+        session_id=str(session_id),
+        account=account_message(account),
+        session_expire_time=to_timestamp(expires_at),
+    )
+
+
+def session_message(row: sessions.SessionRow, current_session_id: str) -> pb.Session:
+    """The Session message; ``current`` marks the session of the calling token."""
+    return pb.Session(
+        id=str(row.id),
+        create_time=to_timestamp(row.created_at),
+        last_use_time=to_timestamp(row.last_used_at),
+        user_agent=row.user_agent,
+        current=str(row.id) == current_session_id,
+    )

@@ -12,6 +12,7 @@ from typing import Any, Final, NoReturn
 
 from zxcvbn import zxcvbn
 
+from services.common import reasons
 from services.common.errors import InvalidArgument
 
 MIN_LENGTH: Final = 8
@@ -92,7 +93,7 @@ def _guessable_message(strength: dict[str, Any]) -> str:
 def _reject(score: int, rule: str, message: str) -> NoReturn:
     raise InvalidArgument(
         message,
-        reason="weak_password",
+        reason=reasons.WEAK_PASSWORD,
         field_violations=[(FIELD, message)],
         metadata={"score": str(score), "rule": rule},
     )

@@ -12,9 +12,8 @@ import grpc
 from google.protobuf import empty_pb2
 
 from services.auth import accounts, audit, mail_tokens, mails, sessions
-from services.auth.email_rpcs import invalid_token
 from services.auth.password_policy import check_new_password
-from services.auth.signin import SignInRpcs
+from services.auth.rpc_base import RpcBase
 from services.auth.validation import normalize_email
 from trackcc.auth.v1 import auth_service_pb2 as pb
 
@@ -25,7 +24,7 @@ RESETS_PER_HOUR: Final = 3
 _NO_ACCOUNT: Final = uuid.UUID(int=0)
 
 
-class PasswordRpcs(SignInRpcs):
+class PasswordRpcs(RpcBase):
     """ForgotPassword, ResetPassword, ChangePassword."""
 
     async def ForgotPassword(
@@ -65,7 +64,7 @@ class PasswordRpcs(SignInRpcs):
                 connection, request.token, ("reset_password",), deps.clock()
             )
         if owner is None:
-            raise invalid_token()
+            raise mail_tokens.invalid_link()
         # The policy is checked before the token is spent, so a weak choice can be retried.
         password = await asyncio.to_thread(check_new_password, request.new_password, owner.email)
         password_hash = await deps.hashing.hash(password)
@@ -73,10 +72,10 @@ class PasswordRpcs(SignInRpcs):
         async with deps.pool.acquire() as connection, connection.transaction():
             spent = await mail_tokens.spend(connection, request.token, ("reset_password",), now)
             if spent is None:
-                raise invalid_token()
+                raise mail_tokens.invalid_link()
             account = await accounts.set_password(connection, spent.account_id, password_hash, now)
             if account is None:
-                raise invalid_token()
+                raise mail_tokens.invalid_link()
             await mail_tokens.spend_all(connection, account.id, "reset_password", now)
             await sessions.revoke_all(connection, account.id, now)
             await audit.record(
@@ -96,10 +95,8 @@ class PasswordRpcs(SignInRpcs):
         self, request: pb.ChangePasswordRequest, context: grpc.aio.ServicerContext
     ) -> empty_pb2.Empty:
         deps = self._deps
-        principal = self._principal(context)
-        async with deps.pool.acquire() as connection:
-            account = await self._session_account(connection, principal)
-        await self._confirm_password(account.id, request.current_password)
+        principal, account = await self._caller(context)
+        await deps.password_check.confirm(account.id, request.current_password)
         password = await asyncio.to_thread(check_new_password, request.new_password, account.email)
         password_hash = await deps.hashing.hash(password)
         now = deps.clock()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from pathlib import Path
 
@@ -12,22 +11,20 @@ from prometheus_client import CollectorRegistry
 
 from services.auth.config import AuthSettings
 from services.auth.deletion import DeletionWorker
-from services.auth.deps import AuthDeps, Clock
 from services.auth.metrics import AuthMetrics
+from services.auth.password_check import PasswordCheck
 from services.auth.passwords import PasswordHashing
 from services.auth.purge_clients import GrpcPurgeClients, PurgeClients
+from services.auth.rpc_base import Clock, Deps
 from services.auth.server import AuthServicer
 from services.auth.sessions import SessionPolicy
 from services.common.config import Env
 from services.common.outbox import OutboxWorker
 from services.common.service_main import ServiceDefinition
+from services.common.timestamps import utc_now
 from services.common.tls import TlsFiles
 from services.common.tokens import TokenSigner, TokenVerifier, jwks_document
 from trackcc.auth.v1 import auth_service_pb2, auth_service_pb2_grpc
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 class AuthParts:
@@ -90,7 +87,10 @@ def create_parts(
     )
     if settings.deletion_worker_enabled:
         deletion.start()
-    deps = AuthDeps(
+    password_check = PasswordCheck(
+        pool, hashing, metrics, settings.public_url, clock=clock, wake_outbox=outbox.wake
+    )
+    deps = Deps(
         pool=pool,
         hashing=hashing,
         signer=signer,
@@ -100,10 +100,12 @@ def create_parts(
         policy=SessionPolicy(idle=settings.session_idle, max_age=settings.session_max),
         public_url=settings.public_url,
         email_hmac_key=settings.email_hmac_key,
+        password_check=password_check,
+        jwks_json=json.dumps(jwks),
         wake_outbox=outbox.wake,
         wake_deletion=deletion.wake,
     )
-    servicer = AuthServicer(deps, json.dumps(jwks))
+    servicer = AuthServicer(deps)
     return AuthParts(servicer, hashing, outbox, deletion)
 
 

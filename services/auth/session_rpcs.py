@@ -2,29 +2,29 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import uuid
 
 import grpc
 from google.protobuf import empty_pb2
 
-from services.auth import pagination, refresh, sessions
-from services.auth.messages import timestamp
-from services.auth.signin import SignInRpcs
-from services.common.errors import InvalidArgument, NotFound, PermissionDenied, Unauthenticated
-from services.common.page_tokens import bad_page_token
-from services.common.tls import peer_common_name
+from services.auth import refresh, sessions
+from services.auth.messages import session_message, session_tokens
+from services.auth.rpc_base import RpcBase
+from services.common import pagination, reasons
+from services.common.callers import GATEWAY, require_caller
+from services.common.errors import InvalidArgument, NotFound, Unauthenticated
 from trackcc.auth.v1 import auth_service_pb2 as pb
 
 logger = logging.getLogger(__name__)
 
 # The only caller allowed to ask about arbitrary sessions (its revocation cache).
-GATEWAY_COMMON_NAME = "gateway"
+# The list a page token belongs to (services/common/pagination.py).
+_SESSIONS = "sessions"
 MAX_STATE_BATCH = 1000
 
 
-class SessionRpcs(SignInRpcs):
+class SessionRpcs(RpcBase):
     """RefreshSession, ListSessions, DeleteSession, DeleteAllSessions, BatchGetSessionStates."""
 
     async def RefreshSession(
@@ -42,8 +42,10 @@ class SessionRpcs(SignInRpcs):
                 deps.policy,
             )
         if rotated is None:
-            raise Unauthenticated("the refresh token is invalid", reason="invalid_token")
-        return self._tokens(rotated.account, rotated.session_id, new.value, rotated.expires_at)
+            raise Unauthenticated("the refresh token is invalid", reason=reasons.INVALID_TOKEN)
+        return session_tokens(
+            deps.signer, rotated.account, rotated.session_id, new.value, rotated.expires_at
+        )
 
     async def ListSessions(
         self, request: pb.ListSessionsRequest, context: grpc.aio.ServicerContext
@@ -51,25 +53,19 @@ class SessionRpcs(SignInRpcs):
         deps = self._deps
         principal = self._principal(context)
         size = pagination.page_size(request.page_size)
-        position = pagination.decode(request.page_token, 2)
-        after = None
-        if position:
-            try:
-                after = (dt.datetime.fromisoformat(position[0]), uuid.UUID(position[1]))
-            except ValueError:
-                raise bad_page_token() from None
+        after = pagination.time_uuid_key(request.page_token, _SESSIONS)
         async with deps.pool.acquire() as connection:
             account = await self._session_account(connection, principal)
             rows = await sessions.list_active(
                 connection, account.id, deps.clock(), deps.policy, size + 1, after
             )
-        response = pb.ListSessionsResponse(
-            sessions=[session_message(row, principal.session_id) for row in rows[:size]]
+        page, next_token = pagination.time_page(
+            rows, size, _SESSIONS, lambda row: (row.created_at, row.id)
         )
-        if len(rows) > size:
-            last = rows[size - 1]
-            response.next_page_token = pagination.encode(last.created_at.isoformat(), str(last.id))
-        return response
+        return pb.ListSessionsResponse(
+            sessions=[session_message(row, principal.session_id) for row in page],
+            next_page_token=next_token,
+        )
 
     async def DeleteSession(
         self, request: pb.DeleteSessionRequest, context: grpc.aio.ServicerContext
@@ -99,8 +95,7 @@ class SessionRpcs(SignInRpcs):
     async def BatchGetSessionStates(
         self, request: pb.BatchGetSessionStatesRequest, context: grpc.aio.ServicerContext
     ) -> pb.BatchGetSessionStatesResponse:
-        if peer_common_name(context) != GATEWAY_COMMON_NAME:
-            raise PermissionDenied("only the gateway may ask for session states")
+        require_caller(context, GATEWAY)
         if len(request.session_ids) > MAX_STATE_BATCH:
             raise InvalidArgument(
                 f"at most {MAX_STATE_BATCH} session ids per call",
@@ -117,14 +112,3 @@ class SessionRpcs(SignInRpcs):
                 connection, ids, self._deps.clock(), self._deps.policy
             )
         return pb.BatchGetSessionStatesResponse(active_session_ids=[str(i) for i in active])
-
-
-def session_message(row: sessions.SessionRow, current_session_id: str) -> pb.Session:
-    """The Session message; ``current`` marks the session of the calling token."""
-    return pb.Session(
-        id=str(row.id),
-        create_time=timestamp(row.created_at),
-        last_use_time=timestamp(row.last_used_at),
-        user_agent=row.user_agent,
-        current=str(row.id) == current_session_id,
-    )

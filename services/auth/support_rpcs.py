@@ -2,26 +2,25 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import uuid
 
 import grpc
 from google.protobuf import empty_pb2
 
-from services.auth import audit, lockout, mail_tokens, pagination, support
-from services.auth.deps import RpcBase
-from services.auth.messages import timestamp
+from services.auth import audit, lockout, mail_tokens, support
+from services.auth.rpc_base import RpcBase
+from services.common import pagination
 from services.common.errors import InvalidArgument, NotFound
+from services.common.timestamps import to_timestamp
 from trackcc.auth.v1 import auth_service_pb2 as pb
 
 logger = logging.getLogger(__name__)
 
 MAX_REASON_LENGTH = 500
-
-
-def invalid_token() -> InvalidArgument:
-    return InvalidArgument("the link is invalid, used or expired", reason="invalid_token")
+# The lists a page token belongs to (services/common/pagination.py).
+_ACCOUNTS = "admin-accounts"
+_UNLOCK_REQUESTS = "unlock-requests"
 
 
 class SupportRpcs(RpcBase):
@@ -32,8 +31,8 @@ class SupportRpcs(RpcBase):
     ) -> pb.ListAdminAccountsResponse:
         await self._support_account(context)
         size = pagination.page_size(request.page_size)
-        position = pagination.decode(request.page_token, 1)
-        after = _uuid_or_invalid(position[0]) if position else None
+        keys = pagination.scoped_keys(request.page_token, _ACCOUNTS, 1)
+        after = pagination.token_uuid(keys[0]) if keys else None
         async with self._deps.pool.acquire() as connection:
             rows = await support.list_accounts(
                 connection, locked_only=request.locked_only, limit=size + 1, after=after
@@ -44,9 +43,9 @@ class SupportRpcs(RpcBase):
                 id=str(row.id), email=row.email, failed_attempts=row.failed_attempts
             )
             if row.locked_at is not None:
-                item.lock_time.CopyFrom(timestamp(row.locked_at))
+                item.lock_time.CopyFrom(to_timestamp(row.locked_at))
         if len(rows) > size:
-            response.next_page_token = pagination.encode(str(rows[size - 1].id))
+            response.next_page_token = pagination.encode_token(_ACCOUNTS, str(rows[size - 1].id))
         return response
 
     async def UnlockAccount(
@@ -81,27 +80,19 @@ class SupportRpcs(RpcBase):
     ) -> pb.ListUnlockRequestsResponse:
         await self._support_account(context)
         size = pagination.page_size(request.page_size)
-        position = pagination.decode(request.page_token, 2)
-        after = None
-        if position:
-            try:
-                after = (dt.datetime.fromisoformat(position[0]), uuid.UUID(position[1]))
-            except ValueError:
-                raise InvalidArgument("page_token is not valid") from None
+        after = pagination.time_uuid_key(request.page_token, _UNLOCK_REQUESTS)
         async with self._deps.pool.acquire() as connection:
             rows = await support.list_unlock_requests(connection, limit=size + 1, after=after)
-        response = pb.ListUnlockRequestsResponse()
-        for row in rows[:size]:
+        page, next_token = pagination.time_page(
+            rows, size, _UNLOCK_REQUESTS, lambda row: (row.requested_at, row.id)
+        )
+        response = pb.ListUnlockRequestsResponse(next_page_token=next_token)
+        for row in page:
             response.unlock_requests.add(
                 id=str(row.id),
                 account_id=str(row.account_id),
                 email=row.email,
-                request_time=timestamp(row.requested_at),
-            )
-        if len(rows) > size:
-            last = rows[size - 1]
-            response.next_page_token = pagination.encode(
-                last.requested_at.isoformat(), str(last.id)
+                request_time=to_timestamp(row.requested_at),
             )
         return response
 
@@ -112,14 +103,7 @@ class SupportRpcs(RpcBase):
         async with self._deps.pool.acquire() as connection, connection.transaction():
             spent = await mail_tokens.spend(connection, request.token, ("unlock_request",), now)
             if spent is None:
-                raise invalid_token()
+                raise mail_tokens.invalid_link()
             await support.create_unlock_request(connection, spent.account_id, now)
         logger.info("unlock requested", extra={"account_id": str(spent.account_id)})
         return empty_pb2.Empty()
-
-
-def _uuid_or_invalid(text: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(text)
-    except ValueError:
-        raise InvalidArgument("page_token is not valid") from None

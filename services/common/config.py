@@ -13,6 +13,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+# The settings every service shares: read here once, by the methods of Env named for them.
+JWT_ISSUER = "TRACKCC_JWT_ISSUER"
+JWT_AUDIENCE = "TRACKCC_JWT_AUDIENCE"
+JWT_JWKS_FILE = "TRACKCC_JWT_JWKS_FILE"
+
 
 class ConfigError(Exception):
     """A configuration variable is missing or has a bad value."""
@@ -135,6 +140,18 @@ class Env:
         ``photo_url`` is built from (never a request's Host). The same rule in every service:
         a plain-http link would send tokens in the clear."""
         return self.url("TRACKCC_PUBLIC_URL", ("https",), "https://localhost:8443").rstrip("/")
+
+    def jwt_issuer(self) -> builtins.str:
+        """``TRACKCC_JWT_ISSUER``: the ``iss`` auth signs and every service checks."""
+        return self.str(JWT_ISSUER, "trackcc")
+
+    def jwt_audience(self) -> builtins.str:
+        """``TRACKCC_JWT_AUDIENCE``: the ``aud`` auth signs and every service checks."""
+        return self.str(JWT_AUDIENCE, "trackcc-api")
+
+    def jwks_file(self) -> Path:
+        """``TRACKCC_JWT_JWKS_FILE``: the public keys that verify access tokens."""
+        return self.file(JWT_JWKS_FILE)
 
     def url(
         self,

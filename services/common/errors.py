@@ -3,7 +3,8 @@
 Servicers raise :class:`ServiceError` subclasses; :class:`~services.common.interceptors.
 ErrorInterceptor` turns them into a canonical gRPC code with a ``google.rpc.Status`` whose
 ``ErrorInfo.reason`` is the stable API code (``email_taken``, ``account_locked`` ...) and whose
-``BadRequest`` lists field violations. The gateway maps that back to problem+json.
+``BadRequest`` lists field violations. The gateway maps that back to problem+json, with the
+HTTP status and default detail that ``reasons.py`` registers for each reason.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import grpc
 from google.protobuf import any_pb2
 from google.rpc import error_details_pb2, status_pb2
 
+from services.common import reasons
+
 ERROR_DOMAIN = "trackcc.app"
 
 
@@ -21,7 +24,7 @@ class ServiceError(Exception):
     """An expected failure with a stable reason code."""
 
     grpc_code: grpc.StatusCode = grpc.StatusCode.INTERNAL
-    default_reason = "internal"
+    default_reason = reasons.INTERNAL
 
     def __init__(
         self,
@@ -64,60 +67,60 @@ class InvalidArgument(ServiceError):
     """The request is malformed or fails validation (HTTP 422 unless the reason says else)."""
 
     grpc_code = grpc.StatusCode.INVALID_ARGUMENT
-    default_reason = "validation_failed"
+    default_reason = reasons.VALIDATION_FAILED
 
 
 class NotFound(ServiceError):
     """The resource does not exist or the caller may not see it."""
 
     grpc_code = grpc.StatusCode.NOT_FOUND
-    default_reason = "not_found"
+    default_reason = reasons.NOT_FOUND
 
 
 class AlreadyExists(ServiceError):
     """A unique thing exists already."""
 
     grpc_code = grpc.StatusCode.ALREADY_EXISTS
-    default_reason = "already_exists"
+    default_reason = reasons.ALREADY_EXISTS
 
 
 class PermissionDenied(ServiceError):
     """The caller may see the resource but not do this."""
 
     grpc_code = grpc.StatusCode.PERMISSION_DENIED
-    default_reason = "forbidden"
+    default_reason = reasons.FORBIDDEN
 
 
 class Unauthenticated(ServiceError):
     """No valid credentials."""
 
     grpc_code = grpc.StatusCode.UNAUTHENTICATED
-    default_reason = "unauthenticated"
+    default_reason = reasons.UNAUTHENTICATED
 
 
 class FailedPrecondition(ServiceError):
     """The system is not in a state that allows this (a locked account, a used token)."""
 
     grpc_code = grpc.StatusCode.FAILED_PRECONDITION
-    default_reason = "failed_precondition"
+    default_reason = reasons.FAILED_PRECONDITION
 
 
 class Aborted(ServiceError):
     """A concurrent request holds the same thing (an idempotent replay still running)."""
 
     grpc_code = grpc.StatusCode.ABORTED
-    default_reason = "conflict"
+    default_reason = reasons.CONFLICT
 
 
 class ResourceExhausted(ServiceError):
     """A limit was reached."""
 
     grpc_code = grpc.StatusCode.RESOURCE_EXHAUSTED
-    default_reason = "rate_limited"
+    default_reason = reasons.RATE_LIMITED
 
 
 class Unimplemented(ServiceError):
     """The method exists in the API but its issue has not landed yet."""
 
     grpc_code = grpc.StatusCode.UNIMPLEMENTED
-    default_reason = "not_implemented"
+    default_reason = reasons.NOT_IMPLEMENTED

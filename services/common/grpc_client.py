@@ -6,16 +6,17 @@ from typing import Any
 
 import grpc
 
-from services.common.logs import REQUEST_ID_HEADER, request_id_var
+from services.common.logs import REQUEST_ID_METADATA, request_id_var
 
 
-def _with_request_id(details: grpc.aio.ClientCallDetails) -> grpc.aio.ClientCallDetails:
+def with_request_id(details: grpc.aio.ClientCallDetails) -> grpc.aio.ClientCallDetails:
+    """The call's details with ``x-request-id`` added, unless there is none or it is set."""
     request_id = request_id_var.get()
     if not request_id:
         return details
     metadata = grpc.aio.Metadata(*(details.metadata or ()))
-    if REQUEST_ID_HEADER not in metadata:
-        metadata.add(REQUEST_ID_HEADER, request_id)
+    if REQUEST_ID_METADATA not in metadata:
+        metadata.add(REQUEST_ID_METADATA, request_id)
     return grpc.aio.ClientCallDetails(
         details.method, details.timeout, metadata, details.credentials, details.wait_for_ready
     )
@@ -27,7 +28,7 @@ class RequestIdUnaryUnary(grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore
     async def intercept_unary_unary(
         self, continuation: Any, client_call_details: grpc.aio.ClientCallDetails, request: Any
     ) -> Any:
-        return await continuation(_with_request_id(client_call_details), request)
+        return await continuation(with_request_id(client_call_details), request)
 
 
 class RequestIdUnaryStream(grpc.aio.UnaryStreamClientInterceptor):  # type: ignore[misc]
@@ -36,7 +37,7 @@ class RequestIdUnaryStream(grpc.aio.UnaryStreamClientInterceptor):  # type: igno
     async def intercept_unary_stream(
         self, continuation: Any, client_call_details: grpc.aio.ClientCallDetails, request: Any
     ) -> Any:
-        return await continuation(_with_request_id(client_call_details), request)
+        return await continuation(with_request_id(client_call_details), request)
 
 
 class RequestIdStreamUnary(grpc.aio.StreamUnaryClientInterceptor):  # type: ignore[misc]
@@ -48,7 +49,7 @@ class RequestIdStreamUnary(grpc.aio.StreamUnaryClientInterceptor):  # type: igno
         client_call_details: grpc.aio.ClientCallDetails,
         request_iterator: Any,
     ) -> Any:
-        return await continuation(_with_request_id(client_call_details), request_iterator)
+        return await continuation(with_request_id(client_call_details), request_iterator)
 
 
 def request_id_interceptors() -> list[Any]:

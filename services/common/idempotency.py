@@ -29,6 +29,7 @@ import asyncpg
 from google.protobuf.descriptor import FileDescriptor
 from google.protobuf.message import Message
 
+from services.common import reasons
 from services.common.db import DbConnection
 from services.common.errors import Aborted, InvalidArgument
 
@@ -57,7 +58,7 @@ def key_reused() -> InvalidArgument:
     """The answer to a key sent again with another request (docs/api.md: 422)."""
     return InvalidArgument(
         "this request_id was used with a different request",
-        reason="idempotency_key_reused",
+        reason=reasons.IDEMPOTENCY_KEY_REUSED,
         field_violations=[("request_id", "used with a different request")],
     )
 
@@ -111,7 +112,7 @@ async def claim(
         )
     except asyncpg.LockNotAvailableError:
         raise Aborted(
-            "a request with this request_id is still running", reason="request_in_progress"
+            "a request with this request_id is still running", reason=reasons.REQUEST_IN_PROGRESS
         ) from None
     await connection.execute("SET LOCAL lock_timeout = 0")
     if inserted is not None:

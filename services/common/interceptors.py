@@ -22,7 +22,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from services.common.db import is_connection_loss
 from services.common.errors import ServiceError
-from services.common.logs import REQUEST_ID_HEADER, accept_request_id, request_id_var
+from services.common.logs import REQUEST_ID_METADATA, accept_request_id, request_id_var
 
 logger = logging.getLogger(__name__)
 
@@ -219,7 +219,7 @@ class ErrorInterceptor(_WrappingInterceptor):
     """Sets the request id for logs and turns exceptions into gRPC statuses."""
 
     def _bind_request_id(self, context: grpc.aio.ServicerContext) -> None:
-        incoming = dict(context.invocation_metadata() or ()).get(REQUEST_ID_HEADER)
+        incoming = dict(context.invocation_metadata() or ()).get(REQUEST_ID_METADATA)
         request_id_var.set(accept_request_id(incoming if isinstance(incoming, str) else None))
 
     async def _abort(

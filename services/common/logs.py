@@ -16,7 +16,9 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-REQUEST_ID_HEADER = "x-request-id"
+# The gRPC metadata key of the request id (the gateway's HTTP header is ``X-Request-Id``,
+# ``gateway/middlewares.py``).
+REQUEST_ID_METADATA = "x-request-id"
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
 

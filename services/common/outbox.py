@@ -37,7 +37,7 @@ import logging
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid, parseaddr
 
@@ -47,16 +47,12 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from services.common.config import ConfigError, Env
 from services.common.db import DbConnection
+from services.common.timestamps import utc_now
 from services.common.wakeups import wait_for_wake
 
 logger = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    """The current time, timezone-aware."""
-    return datetime.now(UTC)
 
 
 async def enqueue(

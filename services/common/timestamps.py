@@ -1,4 +1,4 @@
-"""Fast conversions between datetimes, protobuf Timestamps and RFC 3339 text.
+"""The current time, and fast conversions between datetimes, protobuf Timestamps and RFC 3339 text.
 
 protobuf's own ``FromDatetime`` and ``ToJsonString`` are generic and showed up as a tenth of
 the CPU of a 30-student list in profiles; these do the one thing we need, with the same output.
@@ -12,6 +12,11 @@ from datetime import UTC, datetime
 from google.protobuf.timestamp_pb2 import Timestamp
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def utc_now() -> datetime:
+    """The current time, timezone-aware: the default clock of every service."""
+    return datetime.now(UTC)
 
 
 def to_timestamp(value: datetime) -> Timestamp:

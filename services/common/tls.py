@@ -7,8 +7,10 @@ write comes from roster.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import grpc
 
@@ -61,15 +63,23 @@ CHANNEL_OPTIONS: tuple[tuple[str, int | str], ...] = (
 
 
 def secure_channel(
-    target: str, tls: TlsFiles, *, server_name: str | None = None
+    target: str,
+    tls: TlsFiles,
+    *,
+    server_name: str | None = None,
+    interceptors: Sequence[Any] = (),
 ) -> grpc.aio.Channel:
-    """An mTLS channel to ``target`` that forwards the request id; ``server_name`` overrides
-    the name checked in the certificate."""
+    """An mTLS channel to ``target`` that forwards the request id on every call, unary and
+    streaming; ``server_name`` overrides the name checked in the certificate, and
+    ``interceptors`` run after the request id's (the gateway's deadline)."""
     options: list[tuple[str, int | str]] = list(CHANNEL_OPTIONS)
     if server_name:
         options.append(("grpc.ssl_target_name_override", server_name))
     return grpc.aio.secure_channel(
-        target, tls.channel_credentials(), options=options, interceptors=request_id_interceptors()
+        target,
+        tls.channel_credentials(),
+        options=options,
+        interceptors=[*request_id_interceptors(), *interceptors],
     )
 
 

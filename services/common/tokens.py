@@ -20,6 +20,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from services.common import reasons
 from services.common.errors import Unauthenticated
 
 ALGORITHM = "EdDSA"
@@ -227,8 +228,8 @@ def principal_from_context(context: grpc.aio.ServicerContext, verifier: TokenVer
     value = metadata.get(AUTHORIZATION_METADATA)
     token = bearer_token(value if isinstance(value, str) else None)
     if token is None:
-        raise Unauthenticated("missing access token", reason="unauthenticated")
+        raise Unauthenticated("missing access token", reason=reasons.UNAUTHENTICATED)
     try:
         return verifier.verify(token)
     except InvalidAccessToken:
-        raise Unauthenticated("invalid access token", reason="invalid_token") from None
+        raise Unauthenticated("invalid access token", reason=reasons.INVALID_TOKEN) from None

@@ -15,6 +15,7 @@ from pathlib import Path
 import jwt
 from aiohttp import web
 
+from services.common import reasons
 from services.common.tokens import (
     InvalidAccessToken,
     Principal,
@@ -84,15 +85,15 @@ async def authenticate(
     authorization = request.headers.get("Authorization")
     token = bearer_token(authorization)
     if token is None or authorization is None:
-        raise ProblemError(401, "unauthenticated", headers={"WWW-Authenticate": "Bearer"})
+        raise ProblemError(401, reasons.UNAUTHENTICATED, headers={"WWW-Authenticate": "Bearer"})
     try:
         principal = verifier.verify(token)
     except InvalidAccessToken:
-        raise ProblemError(401, "invalid_token", headers=INVALID_TOKEN_HEADERS) from None
+        raise ProblemError(401, reasons.INVALID_TOKEN, headers=INVALID_TOKEN_HEADERS) from None
     try:
         active = await sessions.is_active(principal.session_id, principal.user_id)
     except SessionStateUnavailable:
-        raise ProblemError(503, "unavailable", headers={"Retry-After": "5"}) from None
+        raise ProblemError(503, reasons.UNAVAILABLE, headers={"Retry-After": "5"}) from None
     if not active:
-        raise ProblemError(401, "invalid_token", headers=INVALID_TOKEN_HEADERS)
+        raise ProblemError(401, reasons.INVALID_TOKEN, headers=INVALID_TOKEN_HEADERS)
     return principal, f"Bearer {token}"

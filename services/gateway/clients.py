@@ -1,8 +1,10 @@
 """Long-lived mTLS channels to auth, roster and sharing, and their typed stubs.
 
 One channel per service for the life of the process (new TLS handshakes are expensive; an
-HTTP/2 channel multiplexes every call). An interceptor gives every call the configured
-deadline and the request id of the HTTP request it serves.
+HTTP/2 channel multiplexes every call). The channels are the service kit's
+(:func:`services.common.tls.secure_channel`), whose interceptors forward the request id of
+the HTTP request on every call, unary and streaming; the gateway adds the configured deadline
+to unary calls (streams set their own, ``routes/photos.py``).
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ from typing import TYPE_CHECKING, Any, TypeAlias, cast
 import grpc
 from grpc_health.v1 import health_pb2_grpc
 
-from services.common.logs import REQUEST_ID_HEADER, request_id_var
-from services.common.tls import CHANNEL_OPTIONS
+from services.common.grpc_client import with_request_id
+from services.common.tls import secure_channel
 from services.gateway.config import GatewaySettings
 from trackcc.auth.v1 import auth_service_pb2, auth_service_pb2_grpc
 from trackcc.roster.v1 import roster_service_pb2, roster_service_pb2_grpc
@@ -35,7 +37,7 @@ SHARING_SERVICE = sharing_service_pb2.DESCRIPTOR.services_by_name["SharingServic
 
 
 class _DeadlineAndRequestId(grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[misc]
-    """Sets the default deadline and forwards ``x-request-id`` on every unary call."""
+    """Sets the default deadline on every unary call (with the request id, the kit's rule)."""
 
     def __init__(self, timeout_seconds: float) -> None:
         self._timeout = timeout_seconds
@@ -46,17 +48,14 @@ class _DeadlineAndRequestId(grpc.aio.UnaryUnaryClientInterceptor):  # type: igno
         client_call_details: Any,
         request: Any,
     ) -> Any:
-        metadata = grpc.aio.Metadata(*(client_call_details.metadata or ()))
-        request_id = request_id_var.get()
-        if request_id and REQUEST_ID_HEADER not in metadata:
-            metadata.add(REQUEST_ID_HEADER, request_id)
-        timeout = client_call_details.timeout
+        with_id = with_request_id(client_call_details)
+        timeout = with_id.timeout
         details = grpc.aio.ClientCallDetails(
-            method=client_call_details.method,
+            method=with_id.method,
             timeout=self._timeout if timeout is None else min(timeout, self._timeout),
-            metadata=metadata,
-            credentials=client_call_details.credentials,
-            wait_for_ready=client_call_details.wait_for_ready,
+            metadata=with_id.metadata,
+            credentials=with_id.credentials,
+            wait_for_ready=with_id.wait_for_ready,
         )
         return await continuation(details, request)
 
@@ -82,11 +81,8 @@ class ServiceClients:
 
 
 def _channel(target: str, settings: GatewaySettings) -> grpc.aio.Channel:
-    return grpc.aio.secure_channel(
-        target,
-        settings.tls.channel_credentials(),
-        options=list(CHANNEL_OPTIONS),
-        interceptors=[_DeadlineAndRequestId(settings.grpc_timeout_seconds)],
+    return secure_channel(
+        target, settings.tls, interceptors=[_DeadlineAndRequestId(settings.grpc_timeout_seconds)]
     )
 
 

@@ -54,9 +54,9 @@ class GatewaySettings:
             sharing_target=_target(env, f"{PREFIX}_SHARING_TARGET", "localhost:50053"),
             grpc_timeout_seconds=env.float(f"{PREFIX}_GRPC_TIMEOUT_SECONDS", 5.0, minimum=0.1),
             max_body_bytes=env.int(f"{PREFIX}_MAX_BODY_BYTES", 65536, minimum=1024),
-            jwks_file=env.file("TRACKCC_JWT_JWKS_FILE"),
-            jwt_issuer=env.str("TRACKCC_JWT_ISSUER", "trackcc"),
-            jwt_audience=env.str("TRACKCC_JWT_AUDIENCE", "trackcc-api"),
+            jwks_file=env.jwks_file(),
+            jwt_issuer=env.jwt_issuer(),
+            jwt_audience=env.jwt_audience(),
             public_url=env.public_url(),
             rate_limit_per_minute=env.int("TRACKCC_RATE_LIMIT_PER_MINUTE", 30, minimum=1),
             log_level=env.choice(

@@ -3,7 +3,8 @@
 Every error the gateway answers is a :class:`ProblemError` turned into
 ``application/problem+json`` by the error middleware. Services report failures as canonical
 gRPC codes with a ``google.rpc.Status`` whose ``ErrorInfo.reason`` is the stable API code;
-:func:`problem_from_rpc_error` is the only place that maps those to HTTP.
+:func:`problem_from_rpc_error` is the only place that maps those to HTTP, with the status and
+default detail of each reason from its one registry, ``services/common/reasons.py``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,10 @@ from typing import Any
 import grpc
 from aiohttp import web
 from google.rpc import error_details_pb2, status_pb2
+
+from services.common import reasons
+from services.common.photo_limits import MAX_PHOTO_BYTES, MIB
+from services.common.reasons import REGISTRY
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_TYPE_PREFIX = "tag:trackcc,2026:problem:"
@@ -73,29 +78,10 @@ def problem_response(problem: ProblemError) -> web.Response:
 
 
 # Generic texts, so that a client always gets a readable detail without the gateway ever
-# echoing what a service said about an internal failure.
+# echoing what a service said about an internal failure (services/common/reasons.py).
 DEFAULT_DETAILS: Mapping[str, str] = {
-    "not_found": "The requested resource does not exist.",
-    "method_not_allowed": "The resource does not support this method.",
-    "payload_too_large": "The request body is too large.",
-    "unsupported_media_type": "The request body must be application/json.",
-    "validation_failed": "The request has invalid fields.",
-    "malformed_json": "The request body is not valid JSON.",
-    "unauthenticated": "A valid access token is required.",
-    "invalid_token": "The token is invalid or has expired.",
-    "forbidden": "You may not do this.",
-    "bad_origin": "The refresh cookie is accepted only from the TrackCC website itself.",
-    "conflict": "The request conflicts with the current state.",
-    "rate_limited": "Too many requests; try again later.",
-    "internal": "An internal error occurred.",
-    "not_implemented": "This operation is not available yet.",
-    "unavailable": "A backend service is unavailable; try again later.",
-    "timeout": "A backend service did not answer in time.",
-    "photo_too_large": "A photo may be at most 5 MiB.",
-    "invalid_image": "The image is corrupt or has too many pixels.",
-    "idempotency_key_reused": "This Idempotency-Key was used with a different request.",
-    "request_in_progress": "A request with this Idempotency-Key is still running.",
-}
+    reason.code: reason.detail for reason in REGISTRY.values() if reason.detail is not None
+} | {reasons.PHOTO_TOO_LARGE: f"A photo may be at most {MAX_PHOTO_BYTES // MIB} MiB."}
 
 
 @dataclass(frozen=True)
@@ -109,67 +95,33 @@ class StatusRule:
 
 # THE table: gRPC status -> HTTP status and default problem code.
 GRPC_STATUS_TABLE: Mapping[grpc.StatusCode, StatusRule] = {
-    grpc.StatusCode.INVALID_ARGUMENT: StatusRule(422, "validation_failed", True),
-    grpc.StatusCode.OUT_OF_RANGE: StatusRule(422, "validation_failed", True),
-    grpc.StatusCode.NOT_FOUND: StatusRule(404, "not_found", True),
-    grpc.StatusCode.ALREADY_EXISTS: StatusRule(409, "already_exists", True),
-    grpc.StatusCode.PERMISSION_DENIED: StatusRule(403, "forbidden", True),
-    grpc.StatusCode.UNAUTHENTICATED: StatusRule(401, "unauthenticated", True),
-    grpc.StatusCode.FAILED_PRECONDITION: StatusRule(412, "failed_precondition", True),
-    grpc.StatusCode.ABORTED: StatusRule(409, "conflict", True),
-    grpc.StatusCode.RESOURCE_EXHAUSTED: StatusRule(429, "rate_limited", True),
-    grpc.StatusCode.UNIMPLEMENTED: StatusRule(501, "not_implemented", False),
-    grpc.StatusCode.UNAVAILABLE: StatusRule(503, "unavailable", False),
-    grpc.StatusCode.DEADLINE_EXCEEDED: StatusRule(504, "timeout", False),
+    grpc.StatusCode.INVALID_ARGUMENT: StatusRule(422, reasons.VALIDATION_FAILED, True),
+    grpc.StatusCode.OUT_OF_RANGE: StatusRule(422, reasons.VALIDATION_FAILED, True),
+    grpc.StatusCode.NOT_FOUND: StatusRule(404, reasons.NOT_FOUND, True),
+    grpc.StatusCode.ALREADY_EXISTS: StatusRule(409, reasons.ALREADY_EXISTS, True),
+    grpc.StatusCode.PERMISSION_DENIED: StatusRule(403, reasons.FORBIDDEN, True),
+    grpc.StatusCode.UNAUTHENTICATED: StatusRule(401, reasons.UNAUTHENTICATED, True),
+    grpc.StatusCode.FAILED_PRECONDITION: StatusRule(412, reasons.FAILED_PRECONDITION, True),
+    grpc.StatusCode.ABORTED: StatusRule(409, reasons.CONFLICT, True),
+    grpc.StatusCode.RESOURCE_EXHAUSTED: StatusRule(429, reasons.RATE_LIMITED, True),
+    grpc.StatusCode.UNIMPLEMENTED: StatusRule(501, reasons.NOT_IMPLEMENTED, False),
+    grpc.StatusCode.UNAVAILABLE: StatusRule(503, reasons.UNAVAILABLE, False),
+    grpc.StatusCode.DEADLINE_EXCEEDED: StatusRule(504, reasons.TIMEOUT, False),
 }
-FALLBACK_RULE = StatusRule(500, "internal", False)
+FALLBACK_RULE = StatusRule(500, reasons.INTERNAL, False)
 
 # Reasons whose HTTP status is part of the contract whatever gRPC code carried them.
 REASON_STATUS: Mapping[str, int] = {
-    "account_locked": 423,
-    "invitation_expired": 410,
-    "invitation_revoked": 410,
-    "invitation_used": 410,
-    "email_mismatch": 403,
-    "rate_limited": 429,
-    "weak_password": 422,
-    "email_taken": 409,
-    "already_shared": 409,
-    "invalid_credentials": 401,
-    # roster: a photo over 5 MiB is the client's body, not a quota (RESOURCE_EXHAUSTED is
-    # otherwise 429); a file that is not one of the accepted image types is a media type error.
-    "photo_too_large": 413,
-    "unsupported_media_type": 415,
-    "invalid_image": 422,
-    "idempotency_key_reused": 422,
-    "request_in_progress": 409,
-    "invalid_page_token": 400,
-    "different_owner": 403,
+    reason.code: reason.http_status
+    for reason in REGISTRY.values()
+    if reason.http_status is not None
 }
 
 # Reasons that tell the client something about its own request, so a service's detail
 # text is passed on; any other reason gets the gateway's generic detail.
-KNOWN_CLIENT_REASONS = frozenset(REASON_STATUS) | {
-    "invalid_token",
-    "invalid_image",
-    "validation_failed",
-    "not_found",
-    "forbidden",
-    "unauthenticated",
-    "conflict",
-    "already_exists",
-    "failed_precondition",
-    # sharing: a reader tried an owner's action; an invitation to that address is pending.
-    "not_owner",
-    "already_invited",
-    # roster: enrolling in another owner's class; the photo and idempotency rules.
-    "different_owner",
-    "photo_too_large",
-    "unsupported_media_type",
-    "idempotency_key_reused",
-    "request_in_progress",
-    "invalid_page_token",
-}
+KNOWN_CLIENT_REASONS = frozenset(
+    reason.code for reason in REGISTRY.values() if reason.passes_detail
+)
 
 # ErrorInfo.metadata keys copied into the problem as numbers.
 _NUMERIC_METADATA = ("score",)

@@ -17,6 +17,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from services.common import reasons
 from services.gateway.errors import FieldError, ProblemError
 
 # Deeper than any request schema (the deepest is an object holding a list of ids).
@@ -34,7 +35,9 @@ _ANY_CHARACTER_FORMATS = frozenset({"password"})
 def too_deep() -> ProblemError:
     """The answer to a body nested deeper than :data:`MAX_DEPTH` (or than the parser goes)."""
     return ProblemError(
-        400, "malformed_json", detail=f"The request body nests deeper than {MAX_DEPTH} levels."
+        400,
+        reasons.MALFORMED_JSON,
+        detail=f"The request body nests deeper than {MAX_DEPTH} levels.",
     )
 
 
@@ -84,7 +87,7 @@ def check_json_text(value: Any, schema: Mapping[str, Any]) -> None:
                 pending.append((child, _child_schema(item_schema, None), child_path, depth + 1))
     if errors:
         unique = sorted(dict.fromkeys(errors), key=lambda error: error.field)
-        raise ProblemError(422, "validation_failed", errors=unique)
+        raise ProblemError(422, reasons.VALIDATION_FAILED, errors=unique)
 
 
 def clean_header(value: str, limit: int) -> str:

@@ -20,6 +20,7 @@ from aiohttp.typedefs import Middleware
 from aiohttp.web_urldispatcher import MatchInfoError
 from prometheus_client import CollectorRegistry, Histogram
 
+from services.common import reasons
 from services.common.logs import accept_request_id, request_id_var
 from services.gateway.appkeys import REQUEST_ID
 from services.gateway.errors import ProblemError, problem_from_rpc_error, problem_response
@@ -171,7 +172,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     if request.method in REFUSED_METHODS:
         return problem_response(
             ProblemError(
-                405, "method_not_allowed", headers={"Allow": await _allowed_methods(request)}
+                405, reasons.METHOD_NOT_ALLOWED, headers={"Allow": await _allowed_methods(request)}
             )
         )
     try:
@@ -188,4 +189,4 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         raise
     except Exception:
         logger.exception("unhandled error")
-        return problem_response(ProblemError(500, "internal"))
+        return problem_response(ProblemError(500, reasons.INTERNAL))

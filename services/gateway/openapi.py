@@ -70,7 +70,7 @@ def _operation(spec: RouteSpec) -> dict[str, Any]:
         "content": {PROBLEM_CONTENT_TYPE: {"schema": _PROBLEM_REF}},
     }
     declared = {param["name"] for param in spec.parameters if param.get("in") == "path"}
-    # Every path parameter is an id, and ids are UUIDs (API.md); another string names
+    # Every path parameter is an id, and ids are UUIDs (docs/api.md); another string names
     # nothing and answers 404.
     parameters: list[dict[str, Any]] = [
         {

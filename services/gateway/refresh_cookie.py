@@ -18,6 +18,7 @@ from typing import Final
 from aiohttp import web
 from yarl import URL
 
+from services.common import reasons
 from services.gateway.errors import ProblemError
 
 COOKIE_NAME: Final = "trackcc_refresh"
@@ -39,7 +40,7 @@ def presented(request: web.Request, public_url: str) -> str | None:
     if not token:
         return None
     if request.headers.get("Origin") != public_origin(public_url):
-        raise ProblemError(403, "bad_origin")
+        raise ProblemError(403, reasons.BAD_ORIGIN)
     return token
 
 

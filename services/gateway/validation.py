@@ -16,6 +16,7 @@ from typing import Any, cast
 from aiohttp import web
 from jsonschema import Draft202012Validator, ValidationError
 
+from services.common import reasons
 from services.gateway.errors import FieldError, ProblemError
 from services.gateway.json_text import check_json_text, too_deep
 
@@ -37,13 +38,13 @@ def _reject_constant(name: str) -> Any:
 async def read_body(request: web.Request, max_bytes: int) -> bytes:
     """The raw body, refusing anything over ``max_bytes`` before and while reading."""
     if request.content_length is not None and request.content_length > max_bytes:
-        raise ProblemError(413, "payload_too_large")
+        raise ProblemError(413, reasons.PAYLOAD_TOO_LARGE)
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.content.iter_chunked(_READ_CHUNK):
         size += len(chunk)
         if size > max_bytes:
-            raise ProblemError(413, "payload_too_large")
+            raise ProblemError(413, reasons.PAYLOAD_TOO_LARGE)
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -52,7 +53,7 @@ def check_json_content_type(request: web.Request) -> None:
     """Only ``application/json`` (UTF-8) bodies are accepted."""
     charset = request.charset
     if request.content_type != JSON_CONTENT_TYPE or (charset and charset.lower() != "utf-8"):
-        raise ProblemError(415, "unsupported_media_type")
+        raise ProblemError(415, reasons.UNSUPPORTED_MEDIA_TYPE)
 
 
 def parse_json(body: bytes) -> Any:
@@ -60,7 +61,7 @@ def parse_json(body: bytes) -> Any:
     try:
         return json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
     except (UnicodeDecodeError, ValueError):
-        raise ProblemError(400, "malformed_json") from None
+        raise ProblemError(400, reasons.MALFORMED_JSON) from None
     except RecursionError:
         raise too_deep() from None
 
@@ -105,7 +106,7 @@ def validate(value: Any, schema: Schema) -> None:
         for error in errors:
             first.setdefault(error.field, error)
         raise ProblemError(
-            422, "validation_failed", errors=sorted(first.values(), key=lambda e: e.field)
+            422, reasons.VALIDATION_FAILED, errors=sorted(first.values(), key=lambda e: e.field)
         )
 
 
@@ -174,7 +175,7 @@ def page_params(request: web.Request) -> tuple[int, str]:
     if len(token) > MAX_PAGE_TOKEN_LENGTH:
         errors.append(FieldError("page_token", "is too long"))
     if errors:
-        raise ProblemError(422, "validation_failed", errors=errors)
+        raise ProblemError(422, reasons.VALIDATION_FAILED, errors=errors)
     return size, token
 
 
@@ -185,7 +186,9 @@ def bool_param(request: web.Request, name: str, default: bool = False) -> bool:
         return default
     if raw in ("true", "false"):
         return raw == "true"
-    raise ProblemError(422, "validation_failed", errors=[FieldError(name, "must be true or false")])
+    raise ProblemError(
+        422, reasons.VALIDATION_FAILED, errors=[FieldError(name, "must be true or false")]
+    )
 
 
 PAGE_QUERY_PARAMETERS: tuple[Mapping[str, Any], ...] = (

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import grpc
 
+from services.common import fields
+from services.common.callers import AUTH, require_caller
 from services.roster import classes, convert, journal, photo_store, students
-from services.roster.authorization import Kind, Ref
-from services.roster.rpc_base import AUTH, RpcBase, require_caller
+from services.roster.rpc_base import RpcBase
+from services.roster.sharing_client import Kind, Ref
 from trackcc.roster.v1 import roster_service_pb2 as pb
 
 # Photos travel inside the export message up to this much; gRPC messages are capped at 8 MiB
@@ -39,7 +41,7 @@ class AccountRpcs(RpcBase):
     ) -> pb.PurgeUserResponse:
         # Only auth deletes accounts; the user id here comes from auth, not from a token.
         require_caller(context, AUTH)
-        user_id = convert.parse_uuid(request.user_id, "user_id")
+        user_id = fields.parse_uuid(request.user_id, "user_id")
         async with self._deps.pool.acquire() as connection:
             async with connection.transaction():
                 class_ids = await classes.delete_owned(connection, user_id)

@@ -8,7 +8,8 @@ allows, and an unseen class answers exactly like a missing one.
 Which checks may go along depends on the caller's access to the class, which only the answer
 tells. Student checks log each allowed view in the owner's access log (docs/api.md: every read by
 a non-owner appears there, lists included): they go along with the class check for a caller
-whose last class check in this process answered viewer, and an editor's page logs its views
+whose last class check in this process answered viewer (``viewer_cache.py``, which says what
+that memory does to the access log), and an editor's page logs its views
 in a second batch once its class check answered editor. Every decision is made on this request's own
 answers; a wrong guess costs a second round trip, or (when a viewer became an editor since)
 views logged that an editor's list would not log.
@@ -21,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from services.roster import convert
-from services.roster.authorization import (
+from services.roster.sharing_client import (
     ACCESS_OF_RELATION,
     MAX_FILTER_CHECKS,
     Ask,
@@ -33,42 +34,21 @@ from services.roster.authorization import (
     readable,
 )
 from services.roster.students import StudentRow
+from services.roster.viewer_cache import ViewerCache
 from trackcc.roster.v1 import roster_service_pb2 as pb
-
-_HINTS_LIMIT = 100_000
-
-
-class ViewerHints:
-    """(user, class) pairs whose last class check in this process answered viewer."""
-
-    def __init__(self, limit: int = _HINTS_LIMIT) -> None:
-        self._pairs: set[tuple[uuid.UUID, uuid.UUID]] = set()
-        self._limit = limit
-
-    def is_viewer(self, user_id: uuid.UUID, class_id: uuid.UUID) -> bool:
-        return (user_id, class_id) in self._pairs
-
-    def remember(self, user_id: uuid.UUID, class_id: uuid.UUID, viewer: bool) -> None:
-        pair = (user_id, class_id)
-        if not viewer:
-            self._pairs.discard(pair)
-            return
-        if len(self._pairs) >= self._limit:
-            self._pairs.clear()  # a forgotten hint only costs one more round trip
-        self._pairs.add(pair)
 
 
 @dataclass(frozen=True)
 class PageAccess:
     """The caller's access to each student of the page, and the class ids it may be shown."""
 
-    access: dict[uuid.UUID, int]
+    access: dict[uuid.UUID, pb.Access.ValueType]
     readable_classes: set[uuid.UUID]
 
 
 async def class_page_access(
     auth: Authorizer,
-    hints: ViewerHints,
+    viewers: ViewerCache,
     user: uuid.UUID,
     class_id: uuid.UUID,
     page: Sequence[StudentRow],
@@ -81,7 +61,7 @@ async def class_page_access(
     owner_likely = not page or page[0].owner_id == user
     student_asks = (
         [Ask(ref) for ref in student_refs]
-        if not owner_likely and hints.is_viewer(user, class_id)
+        if not owner_likely and viewers.is_viewer(user, class_id)
         else []
     )
     shown = sorted({c for row in page for c in row.class_ids} - {class_id})
@@ -94,7 +74,7 @@ async def class_page_access(
     class_answer = answers[0]
     student_answers = answers[1 : 1 + len(student_asks)]
     shown_answers = answers[1 + len(student_asks) :]
-    hints.remember(
+    viewers.remember(
         user,
         class_id,
         class_answer.allowed and ACCESS_OF_RELATION.get(class_answer.relation) == pb.ACCESS_VIEWER,

@@ -7,20 +7,15 @@ import uuid
 import grpc
 from google.protobuf import empty_pb2
 
-from services.common import idempotency
-from services.common.errors import NotFound
-from services.roster import classes, convert, journal, pagination
-from services.roster.authorization import Kind, Permission, Ref, owner_tuple
-from services.roster.rpc_base import RpcBase
+from services.common import fields, idempotency, pagination
+from services.roster import classes, convert, journal
+from services.roster.rpc_base import RpcBase, class_not_found
+from services.roster.sharing_client import Kind, Permission, Ref, owner_tuple
 from trackcc.roster.v1 import roster_service_pb2 as pb
 
 _SCOPE = "classes"
 # The operation an Idempotency-Key is bound to (services/common/idempotency.py).
 CREATE_CLASS = idempotency.operation_name(pb.DESCRIPTOR, "RosterService", "CreateClass")
-
-
-def class_not_found() -> NotFound:
-    return NotFound("class not found", reason="not_found")
 
 
 def _term(message: pb.Class) -> str | None:
@@ -66,7 +61,7 @@ class ClassRpcs(RpcBase):
         self, request: pb.GetClassRequest, context: grpc.aio.ServicerContext
     ) -> pb.Class:
         user = self._user(context)
-        class_id = convert.parse_uuid(request.class_id, "class_id")
+        class_id = fields.parse_uuid(request.class_id, "class_id")
         access = await self._require(user, Kind.CLASS, class_id, Permission.READ)
         async with self._deps.pool.acquire() as connection:
             row = await classes.get(connection, class_id)
@@ -79,29 +74,27 @@ class ClassRpcs(RpcBase):
     ) -> pb.ListClassesResponse:
         user = self._user(context)
         size = pagination.page_size(request.page_size)
-        after = pagination.decode(request.page_token, _SCOPE)
+        after = pagination.time_uuid_key(request.page_token, _SCOPE)
         # Owned and shared alike come from sharing: it is the one authority on access.
         visible = await self._auth.visible(user, Kind.CLASS)
         if not visible:
             return pb.ListClassesResponse()
         async with self._deps.pool.acquire() as connection:
             rows = await classes.page(connection, list(visible), after, size + 1)
-        page = rows[:size]
+        page, next_token = pagination.time_page(rows, size, _SCOPE, lambda row: row.cursor)
         await self._auth.log_reads(
             user, [Ref(Kind.CLASS, row.id) for row in page if row.owner_id != user]
         )
         return pb.ListClassesResponse(
             classes=[convert.class_message(row, visible[row.id]) for row in page],
-            next_page_token=(
-                pagination.encode(page[-1].cursor, _SCOPE) if len(rows) > size else ""
-            ),
+            next_page_token=next_token,
         )
 
     async def UpdateClass(  # noqa: N802
         self, request: pb.UpdateClassRequest, context: grpc.aio.ServicerContext
     ) -> pb.Class:
         user = self._user(context)
-        class_id = convert.parse_uuid(request.school_class.id, "id")
+        class_id = fields.parse_uuid(request.school_class.id, "id")
         paths = convert.update_paths(request.update_mask.paths, classes.UPDATABLE)
         changes: dict[str, object] = {}
         if "name" in paths:
@@ -119,7 +112,7 @@ class ClassRpcs(RpcBase):
         self, request: pb.DeleteClassRequest, context: grpc.aio.ServicerContext
     ) -> empty_pb2.Empty:
         user = self._user(context)
-        class_id = convert.parse_uuid(request.class_id, "class_id")
+        class_id = fields.parse_uuid(request.class_id, "class_id")
         await self._require(user, Kind.CLASS, class_id, Permission.DELETE)
         async with self._deps.pool.acquire() as connection:
             async with connection.transaction():

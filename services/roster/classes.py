@@ -10,7 +10,7 @@ from datetime import datetime
 import asyncpg
 
 from services.common.db import DbConnection
-from services.roster.pagination import Cursor
+from services.common.pagination import Cursor
 
 _COLUMNS = """
     c.id, c.owner_id, c.name, c.term, c.created_at, c.updated_at,

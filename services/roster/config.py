@@ -6,9 +6,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from services.common.config import Env
+from services.common.photo_limits import (
+    MAX_FULL_PX,
+    MAX_PHOTO_BYTES,
+    MAX_PHOTO_PIXELS,
+    MAX_THUMB_PX,
+)
 from services.common.tls import TlsFiles
-
-MIB = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -45,22 +49,30 @@ class RosterSettings:
             sharing_target=f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
             sharing_server_name=env.optional_str("TRACKCC_ROSTER_SHARING_SERVER_NAME"),
             tls=TlsFiles.from_env(env, "TRACKCC_ROSTER"),
-            jwks_file=env.file("TRACKCC_JWT_JWKS_FILE"),
-            jwt_issuer=env.str("TRACKCC_JWT_ISSUER", "trackcc"),
-            jwt_audience=env.str("TRACKCC_JWT_AUDIENCE", "trackcc-api"),
-            # docs/api.md fixes 5 MiB and 40 megapixels: settings may only lower them.
+            jwks_file=env.jwks_file(),
+            jwt_issuer=env.jwt_issuer(),
+            jwt_audience=env.jwt_audience(),
+            # The contract fixes the limits (services/common/photo_limits.py, which the
+            # gateway reads too): settings may only lower them.
             photos=PhotoLimits(
                 max_bytes=env.int(
-                    "TRACKCC_ROSTER_PHOTO_MAX_BYTES", 5 * MIB, minimum=1024, maximum=5 * MIB
+                    "TRACKCC_ROSTER_PHOTO_MAX_BYTES",
+                    MAX_PHOTO_BYTES,
+                    minimum=1024,
+                    maximum=MAX_PHOTO_BYTES,
                 ),
                 max_pixels=env.int(
                     "TRACKCC_ROSTER_PHOTO_MAX_PIXELS",
-                    40_000_000,
+                    MAX_PHOTO_PIXELS,
                     minimum=1024 * 1024,
-                    maximum=40_000_000,
+                    maximum=MAX_PHOTO_PIXELS,
                 ),
-                full_px=env.int("TRACKCC_ROSTER_PHOTO_FULL_PX", 1024, minimum=128, maximum=1024),
-                thumb_px=env.int("TRACKCC_ROSTER_PHOTO_THUMB_PX", 128, minimum=16, maximum=128),
+                full_px=env.int(
+                    "TRACKCC_ROSTER_PHOTO_FULL_PX", MAX_FULL_PX, minimum=128, maximum=MAX_FULL_PX
+                ),
+                thumb_px=env.int(
+                    "TRACKCC_ROSTER_PHOTO_THUMB_PX", MAX_THUMB_PX, minimum=16, maximum=MAX_THUMB_PX
+                ),
             ),
             reconcile_after_seconds=env.float("TRACKCC_ROSTER_RECONCILE_AFTER_SECONDS", 60.0),
             reconcile_interval_seconds=env.float(

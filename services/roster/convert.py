@@ -5,11 +5,9 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Collection, Mapping, Sequence
-from datetime import date, datetime
+from datetime import date
 
-from google.protobuf import timestamp_pb2
-
-from services.common.errors import InvalidArgument
+from services.common.fields import invalid
 from services.common.timestamps import to_timestamp
 from services.roster.classes import ClassRow
 from services.roster.students import StudentRow
@@ -24,19 +22,6 @@ OLDEST_BIRTH_DATE = date(1900, 1, 1)
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # C0/C1 control characters other than tab and newlines have no place in names or notes.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-
-
-def invalid(field: str, problem: str) -> InvalidArgument:
-    """A validation error naming the API field (HTTP 422)."""
-    return InvalidArgument(f"{field}: {problem}", field_violations=[(field, problem)])
-
-
-def parse_uuid(value: str, field: str) -> uuid.UUID:
-    """A UUID from a request field; anything else is INVALID_ARGUMENT."""
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise invalid(field, "must be a UUID") from None
 
 
 def _clean(value: str, field: str) -> str:
@@ -92,19 +77,15 @@ def update_paths(paths: Collection[str], allowed: Collection[str]) -> list[str]:
     return sorted(set(paths))
 
 
-def timestamp(value: datetime) -> timestamp_pb2.Timestamp:
-    return to_timestamp(value)
-
-
-def class_message(row: ClassRow, access: int) -> pb.Class:
+def class_message(row: ClassRow, access: pb.Access.ValueType) -> pb.Class:
     message = pb.Class(
         id=str(row.id),
         name=row.name,
         owner_id=str(row.owner_id),
-        access=access,  # type: ignore[arg-type]
+        access=access,
         student_count=row.student_count,
-        create_time=timestamp(row.created_at),
-        update_time=timestamp(row.updated_at),
+        create_time=to_timestamp(row.created_at),
+        update_time=to_timestamp(row.updated_at),
     )
     if row.term is not None:
         message.term = row.term
@@ -112,7 +93,7 @@ def class_message(row: ClassRow, access: int) -> pb.Class:
 
 
 def student_message(
-    row: StudentRow, access: int, visible_classes: Collection[uuid.UUID] | None
+    row: StudentRow, access: pb.Access.ValueType, visible_classes: Collection[uuid.UUID] | None
 ) -> pb.Student:
     """``visible_classes`` None means the caller may see every class of the student."""
     message = pb.Student(
@@ -123,9 +104,9 @@ def student_message(
         ],
         has_photo=row.has_photo,
         owner_id=str(row.owner_id),
-        access=access,  # type: ignore[arg-type]
-        create_time=timestamp(row.created_at),
-        update_time=timestamp(row.updated_at),
+        access=access,
+        create_time=to_timestamp(row.created_at),
+        update_time=to_timestamp(row.updated_at),
     )
     if row.birth_date is not None:
         message.birth_date = row.birth_date.isoformat()
@@ -137,7 +118,7 @@ def student_message(
 
 
 def class_ids_to_filter(
-    rows: Sequence[StudentRow], access: Mapping[uuid.UUID, int]
+    rows: Sequence[StudentRow], access: Mapping[uuid.UUID, pb.Access.ValueType]
 ) -> set[uuid.UUID]:
     """The class ids that rows a non-owner gets would show: only readable ones may be shown."""
     return {c for row in rows if access[row.id] != pb.ACCESS_OWNER for c in row.class_ids}
@@ -145,7 +126,7 @@ def class_ids_to_filter(
 
 def student_messages(
     rows: Sequence[StudentRow],
-    access: Mapping[uuid.UUID, int],
+    access: Mapping[uuid.UUID, pb.Access.ValueType],
     readable_classes: Collection[uuid.UUID],
 ) -> list[pb.Student]:
     """Messages for rows; an owner sees every class id, anyone else only readable ones."""

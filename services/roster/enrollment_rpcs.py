@@ -7,41 +7,43 @@ import uuid
 import grpc
 from google.protobuf import empty_pb2
 
+from services.common import fields, pagination, reasons
 from services.common.errors import NotFound
-from services.roster import convert, enrollments, journal, pagination, students
-from services.roster.authorization import Kind, Permission, Ref, enrollment_link
+from services.roster import convert, enrollments, journal, students
 from services.roster.class_page_access import class_page_access
-from services.roster.class_rpcs import class_not_found
-from services.roster.rpc_base import RpcBase
-from services.roster.student_rpcs import StudentRpcs, different_owner, student_not_found
+from services.roster.rpc_base import (
+    RpcBase,
+    class_not_found,
+    different_owner,
+    student_not_found,
+)
+from services.roster.sharing_client import Kind, Permission, Ref, enrollment_link
 from trackcc.roster.v1 import roster_service_pb2 as pb
 
 _SCOPE = "class_students"
 
 
-class EnrollmentRpcs(StudentRpcs, RpcBase):
+class EnrollmentRpcs(RpcBase):
     """Enrollments: a student joins classes of its own owner only."""
 
     async def ListClassStudents(  # noqa: N802 - gRPC method name
         self, request: pb.ListClassStudentsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListStudentsResponse:
         user = self._user(context)
-        class_id = convert.parse_uuid(request.class_id, "class_id")
+        class_id = fields.parse_uuid(request.class_id, "class_id")
         size = pagination.page_size(request.page_size)
-        after = pagination.decode(request.page_token, f"{_SCOPE}:{class_id}")
+        after = pagination.time_uuid_key(request.page_token, f"{_SCOPE}:{class_id}")
         # The page first: reading roster's own tables decides nothing, and knowing the page
         # lets every check of this request go to sharing in one round trip.
         async with self._deps.pool.acquire() as connection:
             rows = await students.page_in_class(connection, class_id, after, size + 1)
-        page = rows[:size]
-        decided = await class_page_access(self._auth, self._deps.viewer_hints, user, class_id, page)
+        page, next_token = pagination.time_page(
+            rows, size, f"{_SCOPE}:{class_id}", lambda row: row.cursor
+        )
+        decided = await class_page_access(self._auth, self._deps.viewer_cache, user, class_id, page)
         return pb.ListStudentsResponse(
             students=convert.student_messages(page, decided.access, decided.readable_classes),
-            next_page_token=(
-                pagination.encode(page[-1].cursor, f"{_SCOPE}:{class_id}")
-                if len(rows) > size
-                else ""
-            ),
+            next_page_token=next_token,
         )
 
     async def _require_pair(
@@ -60,8 +62,8 @@ class EnrollmentRpcs(StudentRpcs, RpcBase):
         self, request: pb.EnrollStudentRequest, context: grpc.aio.ServicerContext
     ) -> empty_pb2.Empty:
         user = self._user(context)
-        class_id = convert.parse_uuid(request.class_id, "class_id")
-        student_id = convert.parse_uuid(request.student_id, "student_id")
+        class_id = fields.parse_uuid(request.class_id, "class_id")
+        student_id = fields.parse_uuid(request.student_id, "student_id")
         await self._require_pair(user, class_id, student_id)
         async with self._deps.pool.acquire() as connection:
             journal_ids = await self._create_with_tuples(
@@ -87,13 +89,15 @@ class EnrollmentRpcs(StudentRpcs, RpcBase):
         self, request: pb.UnenrollStudentRequest, context: grpc.aio.ServicerContext
     ) -> empty_pb2.Empty:
         user = self._user(context)
-        class_id = convert.parse_uuid(request.class_id, "class_id")
-        student_id = convert.parse_uuid(request.student_id, "student_id")
+        class_id = fields.parse_uuid(request.class_id, "class_id")
+        student_id = fields.parse_uuid(request.student_id, "student_id")
         await self._require_pair(user, class_id, student_id)
         async with self._deps.pool.acquire() as connection:
             async with connection.transaction():
                 if not await enrollments.unenroll(connection, class_id, student_id):
-                    raise NotFound("the student is not enrolled in this class", reason="not_found")
+                    raise NotFound(
+                        "the student is not enrolled in this class", reason=reasons.NOT_FOUND
+                    )
                 journal_ids = await journal.record(
                     connection, [journal.enrollment_entry(student_id, class_id)]
                 )

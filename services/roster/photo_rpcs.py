@@ -11,11 +11,12 @@ from collections.abc import AsyncIterator
 import grpc
 from google.protobuf import empty_pb2
 
+from services.common import fields, reasons
 from services.common.errors import NotFound
-from services.roster import convert, photo_store, photos
-from services.roster.authorization import Kind, Permission
+from services.roster import photo_store, photos
 from services.roster.photo_store import Subject
 from services.roster.rpc_base import RpcBase
+from services.roster.sharing_client import Kind, Permission
 from trackcc.roster.v1 import roster_service_pb2 as pb
 
 CHUNK_BYTES = 64 * 1024
@@ -23,7 +24,7 @@ DECLARED_TYPES = frozenset({"", "image/jpeg", "image/png", "image/webp"})
 
 
 def photo_not_found() -> NotFound:
-    return NotFound("photo not found", reason="not_found")
+    return NotFound("photo not found", reason=reasons.NOT_FOUND)
 
 
 def etags_of(header: str) -> list[str]:
@@ -47,13 +48,13 @@ class PhotoRpcs(RpcBase):
     ) -> Subject:
         which = subject.WhichOneof("subject")
         if which == "student_id":
-            student_id = convert.parse_uuid(subject.student_id, "student_id")
+            student_id = fields.parse_uuid(subject.student_id, "student_id")
             await self._require(user, Kind.STUDENT, student_id, permission)
             return Subject(student_id=student_id)
         if which == "caller_account" and subject.caller_account:
             # Only ever the caller's own account, taken from the token.
             return Subject(account_id=user)
-        raise convert.invalid("subject", "name a student or the caller's account")
+        raise fields.invalid("subject", "name a student or the caller's account")
 
     def _rejected(self, reason: str) -> None:
         self._deps.metrics.photo_rejections.labels(reason).inc()
@@ -67,7 +68,7 @@ class PhotoRpcs(RpcBase):
         limits = self._deps.photo_limits
         first = await anext(aiter(request_iterator), None)
         if first is None or not first.HasField("metadata"):
-            raise convert.invalid("metadata", "the first message must carry the metadata")
+            raise fields.invalid("metadata", "the first message must carry the metadata")
         if first.metadata.content_type.lower() not in DECLARED_TYPES:
             self._rejected(photos.UNSUPPORTED)
             raise photos.PhotoRejected(
@@ -82,7 +83,7 @@ class PhotoRpcs(RpcBase):
         received = bytearray()
         async for part in request_iterator:
             if not part.HasField("chunk"):
-                raise convert.invalid("metadata", "only the first message carries metadata")
+                raise fields.invalid("metadata", "only the first message carries metadata")
             received += part.chunk
             if len(received) > limits.max_bytes:
                 # Refused as soon as the limit is passed: the rest is never read or held.
@@ -99,7 +100,7 @@ class PhotoRpcs(RpcBase):
         del received
         async with self._deps.pool.acquire() as connection:
             if not await photo_store.save(connection, subject, processed):
-                raise NotFound("student not found", reason="not_found")
+                raise NotFound("student not found", reason=reasons.NOT_FOUND)
         return pb.Photo(
             width=processed.full.width, height=processed.full.height, etag=processed.full.etag
         )

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from services.common import reasons
 from services.common.errors import InvalidArgument, ResourceExhausted
 from services.roster.config import PhotoLimits
 
@@ -31,9 +32,9 @@ FORMATS: dict[str, tuple[str, dict[str, object]]] = {
 }
 ALLOWED_DECODERS = tuple(FORMATS)
 
-TOO_LARGE = "photo_too_large"
-UNSUPPORTED = "unsupported_media_type"
-INVALID = "invalid_image"
+TOO_LARGE = reasons.PHOTO_TOO_LARGE
+UNSUPPORTED = reasons.UNSUPPORTED_MEDIA_TYPE
+INVALID = reasons.INVALID_IMAGE
 
 
 class PhotoRejected(InvalidArgument):

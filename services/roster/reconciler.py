@@ -22,7 +22,8 @@ import asyncpg
 
 from services.common.db import DbConnection
 from services.roster import enrollments, journal
-from services.roster.authorization import (
+from services.roster.journal import Entry, EntryKind
+from services.roster.sharing_client import (
     Authorizer,
     Kind,
     Ref,
@@ -30,7 +31,6 @@ from services.roster.authorization import (
     enrollment_link,
     owner_tuple,
 )
-from services.roster.journal import Entry, EntryKind
 
 logger = logging.getLogger(__name__)
 

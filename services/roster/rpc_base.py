@@ -1,4 +1,5 @@
-"""What every part of the servicer shares: dependencies, the caller, the tuple protocol."""
+"""What every part of the servicer shares: dependencies, the caller, the tuple protocol, and
+the answers for a class or student that is not there (or not to be seen)."""
 
 from __future__ import annotations
 
@@ -6,27 +7,23 @@ import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 import asyncpg
 import grpc
 
+from services.common import reasons
+from services.common.callers import end_user
 from services.common.db import DbConnection
-from services.common.errors import PermissionDenied, Unauthenticated
-from services.common.tls import peer_common_name
-from services.common.tokens import TokenVerifier, principal_from_context
+from services.common.errors import NotFound, PermissionDenied
+from services.common.timestamps import utc_now
+from services.common.tokens import TokenVerifier
 from services.roster import journal
-from services.roster.authorization import Authorizer, Kind, Permission, Ref, Tuple
-from services.roster.class_page_access import ViewerHints
 from services.roster.config import PhotoLimits
 from services.roster.metrics import RosterMetrics
-
-GATEWAY = "gateway"
-AUTH = "auth"
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
+from services.roster.sharing_client import Authorizer, Kind, Permission, Ref, Tuple
+from services.roster.viewer_cache import ViewerCache
+from trackcc.roster.v1 import roster_service_pb2 as pb
 
 
 @dataclass(frozen=True)
@@ -40,15 +37,22 @@ class Deps:
     photo_executor: Executor | None
     metrics: RosterMetrics
     clock: Callable[[], datetime] = utc_now
-    viewer_hints: ViewerHints = field(default_factory=ViewerHints)
+    viewer_cache: ViewerCache = field(default_factory=ViewerCache)
 
 
-def require_caller(context: grpc.aio.ServicerContext, *allowed: str) -> str:
-    """The calling service (its certificate's name) if allowed; else PERMISSION_DENIED."""
-    name = peer_common_name(context)
-    if name is None or name not in allowed:
-        raise PermissionDenied("this service may not call this method", reason="caller_not_allowed")
-    return name
+def class_not_found() -> NotFound:
+    return NotFound("class not found", reason=reasons.NOT_FOUND)
+
+
+def student_not_found() -> NotFound:
+    return NotFound("student not found", reason=reasons.NOT_FOUND)
+
+
+def different_owner() -> PermissionDenied:
+    return PermissionDenied(
+        "a student can only be enrolled in classes of its own owner",
+        reason=reasons.DIFFERENT_OWNER,
+    )
 
 
 class RpcBase:
@@ -66,14 +70,11 @@ class RpcBase:
 
     def _user(self, context: grpc.aio.ServicerContext) -> uuid.UUID:
         """The end user, from the forwarded access token; user calls come via the gateway."""
-        require_caller(context, GATEWAY)
-        principal = principal_from_context(context, self._deps.verifier)
-        try:
-            return uuid.UUID(principal.user_id)
-        except ValueError:
-            raise Unauthenticated("invalid access token", reason="invalid_token") from None
+        return end_user(context, self._deps.verifier)[1]
 
-    async def _require(self, user: uuid.UUID, kind: Kind, rid: uuid.UUID, perm: Permission) -> int:
+    async def _require(
+        self, user: uuid.UUID, kind: Kind, rid: uuid.UUID, perm: Permission
+    ) -> pb.Access.ValueType:
         return await self._auth.require(user, Ref(kind, rid), perm)
 
     async def _create_with_tuples(

@@ -13,12 +13,12 @@ from prometheus_client import CollectorRegistry
 from services.common.config import Env
 from services.common.service_main import ServiceDefinition
 from services.common.tokens import TokenVerifier, load_jwks_file
-from services.roster.authorization import Authorizer, SharingChannel
 from services.roster.config import RosterSettings
 from services.roster.metrics import RosterMetrics
 from services.roster.reconciler import Reconciler
 from services.roster.rpc_base import Deps
 from services.roster.server import RosterServicer
+from services.roster.sharing_client import Authorizer, SharingChannel
 from trackcc.roster.v1 import roster_service_pb2, roster_service_pb2_grpc
 
 # Decoding is memory-heavy (a 40-megapixel PNG takes 160 MB): two at a time per process.

@@ -8,24 +8,23 @@ from collections.abc import Sequence
 import grpc
 from google.protobuf import empty_pb2
 
-from services.common import idempotency
-from services.common.errors import NotFound, PermissionDenied
+from services.common import fields, idempotency, pagination, reasons
+from services.common.errors import NotFound
 from services.roster import (
     classes,
     convert,
     enrollments,
     journal,
-    pagination,
     students,
 )
-from services.roster.authorization import (
+from services.roster.rpc_base import RpcBase, different_owner, student_not_found
+from services.roster.sharing_client import (
     Kind,
     Permission,
     Ref,
     enrollment_link,
     owner_tuple,
 )
-from services.roster.rpc_base import RpcBase
 from services.roster.students import StudentRow
 from trackcc.roster.v1 import roster_service_pb2 as pb
 
@@ -33,16 +32,6 @@ _SCOPE = "students"
 # The operation an Idempotency-Key is bound to (services/common/idempotency.py).
 CREATE_STUDENT = idempotency.operation_name(pb.DESCRIPTOR, "RosterService", "CreateStudent")
 MAX_CLASSES_PER_STUDENT = 100
-
-
-def student_not_found() -> NotFound:
-    return NotFound("student not found", reason="not_found")
-
-
-def different_owner() -> PermissionDenied:
-    return PermissionDenied(
-        "a student can only be enrolled in classes of its own owner", reason="different_owner"
-    )
 
 
 def _optional(message: pb.Student, field: str) -> str | None:
@@ -53,7 +42,10 @@ class StudentRpcs(RpcBase):
     """The student half of the servicer."""
 
     async def _students_out(
-        self, user: uuid.UUID, rows: Sequence[StudentRow], access: dict[uuid.UUID, int]
+        self,
+        user: uuid.UUID,
+        rows: Sequence[StudentRow],
+        access: dict[uuid.UUID, pb.Access.ValueType],
     ) -> list[pb.Student]:
         """Messages for rows; a non-owner sees only the class ids of classes they may see."""
         wanted = convert.class_ids_to_filter(rows, access)
@@ -73,9 +65,9 @@ class StudentRpcs(RpcBase):
             gender=convert.optional_text(_optional(given, "gender"), "gender", convert.MAX_GENDER),
             notes=convert.optional_text(_optional(given, "notes"), "notes", convert.MAX_NOTES),
         )
-        class_ids = list(dict.fromkeys(convert.parse_uuid(c, "class_ids") for c in given.class_ids))
+        class_ids = list(dict.fromkeys(fields.parse_uuid(c, "class_ids") for c in given.class_ids))
         if len(class_ids) > MAX_CLASSES_PER_STUDENT:
-            raise convert.invalid("class_ids", f"at most {MAX_CLASSES_PER_STUDENT}")
+            raise fields.invalid("class_ids", f"at most {MAX_CLASSES_PER_STUDENT}")
         request_id = idempotency.checked_request_id(request.request_id)
         if class_ids:
             await self._auth.require_all(
@@ -97,7 +89,7 @@ class StudentRpcs(RpcBase):
                 if replay is None:
                     owners = await classes.owners(connection, class_ids)
                     if len(owners) < len(class_ids):
-                        raise NotFound("class not found", reason="not_found")
+                        raise NotFound("class not found", reason=reasons.NOT_FOUND)
                     if any(owner != user for owner in owners.values()):
                         raise different_owner()
                     await students.insert(connection, student_id, user, new)
@@ -119,7 +111,7 @@ class StudentRpcs(RpcBase):
         self, request: pb.GetStudentRequest, context: grpc.aio.ServicerContext
     ) -> pb.Student:
         user = self._user(context)
-        student_id = convert.parse_uuid(request.student_id, "student_id")
+        student_id = fields.parse_uuid(request.student_id, "student_id")
         access = await self._require(user, Kind.STUDENT, student_id, Permission.READ)
         async with self._deps.pool.acquire() as connection:
             row = await students.get(connection, student_id)
@@ -132,22 +124,19 @@ class StudentRpcs(RpcBase):
     ) -> pb.ListStudentsResponse:
         user = self._user(context)
         size = pagination.page_size(request.page_size)
-        after = pagination.decode(request.page_token, _SCOPE)
+        after = pagination.time_uuid_key(request.page_token, _SCOPE)
         # Owned, shared directly and shared through a class: sharing answers all three.
         visible = await self._auth.visible(user, Kind.STUDENT)
         if not visible:
             return pb.ListStudentsResponse()
         async with self._deps.pool.acquire() as connection:
             rows = await students.page(connection, list(visible), after, size + 1)
-        page = rows[:size]
+        page, next_token = pagination.time_page(rows, size, _SCOPE, lambda row: row.cursor)
         await self._auth.log_reads(
             user, [Ref(Kind.STUDENT, row.id) for row in page if row.owner_id != user]
         )
         return pb.ListStudentsResponse(
-            students=await self._students_out(user, page, visible),
-            next_page_token=(
-                pagination.encode(page[-1].cursor, _SCOPE) if len(rows) > size else ""
-            ),
+            students=await self._students_out(user, page, visible), next_page_token=next_token
         )
 
     async def UpdateStudent(  # noqa: N802
@@ -155,7 +144,7 @@ class StudentRpcs(RpcBase):
     ) -> pb.Student:
         user = self._user(context)
         given = request.student
-        student_id = convert.parse_uuid(given.id, "id")
+        student_id = fields.parse_uuid(given.id, "id")
         paths = convert.update_paths(request.update_mask.paths, students.UPDATABLE)
         changes: dict[str, object] = {}
         if "display_name" in paths:
@@ -183,7 +172,7 @@ class StudentRpcs(RpcBase):
         self, request: pb.DeleteStudentRequest, context: grpc.aio.ServicerContext
     ) -> empty_pb2.Empty:
         user = self._user(context)
-        student_id = convert.parse_uuid(request.student_id, "student_id")
+        student_id = fields.parse_uuid(request.student_id, "student_id")
         await self._require(user, Kind.STUDENT, student_id, Permission.DELETE)
         async with self._deps.pool.acquire() as connection:
             async with connection.transaction():

@@ -10,7 +10,7 @@ from datetime import date, datetime
 import asyncpg
 
 from services.common.db import DbConnection
-from services.roster.pagination import Cursor
+from services.common.pagination import Cursor
 
 _COLUMNS = """
     s.id, s.owner_id, s.display_name, s.birth_date, s.gender, s.notes,

@@ -27,8 +27,8 @@ class SharingSettings:
             # Links are built from this alone, never from a request's Host header.
             public_url=env.public_url(),
             smtp=SmtpSettings.from_env(env),
-            jwks_file=env.file("TRACKCC_JWT_JWKS_FILE"),
-            jwt_issuer=env.str("TRACKCC_JWT_ISSUER", "trackcc"),
-            jwt_audience=env.str("TRACKCC_JWT_AUDIENCE", "trackcc-api"),
+            jwks_file=env.jwks_file(),
+            jwt_issuer=env.jwt_issuer(),
+            jwt_audience=env.jwt_audience(),
             outbox_poll_seconds=env.float("TRACKCC_SHARING_OUTBOX_POLL_SECONDS", 2.0, minimum=0.05),
         )

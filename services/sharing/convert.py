@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 
 from google.protobuf import timestamp_pb2
 
 from services.common import emails
-from services.common.errors import InvalidArgument
+from services.common.fields import invalid, parse_uuid
 from services.common.timestamps import to_timestamp
 from services.sharing.access_log import Action, Entry
 from services.sharing.grants import Grant
@@ -51,19 +50,6 @@ ACTIONS_PB = {action: pb.AccessAction.Value(f"ACCESS_ACTION_{action.name}") for 
 # Deliberately loose: one @, no spaces, a dot in the domain. The mail itself is the real test.
 
 
-def invalid(field: str, problem: str) -> InvalidArgument:
-    """A validation error naming the field."""
-    return InvalidArgument(f"{field}: {problem}", field_violations=[(field, problem)])
-
-
-def parse_uuid(value: str, field: str) -> uuid.UUID:
-    """A UUID from a request field."""
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise invalid(field, "must be a UUID") from None
-
-
 def resource_ref(resource: pb.Resource, field: str = "resource") -> ResourceRef:
     """A validated resource reference."""
     kind = RESOURCE_TYPES.get(resource.type)
@@ -92,7 +78,7 @@ def normalize_email(value: str, field: str = "email") -> str:
         raise invalid(field, str(error)) from None
 
 
-def timestamp(value: datetime | None) -> timestamp_pb2.Timestamp | None:
+def optional_timestamp(value: datetime | None) -> timestamp_pb2.Timestamp | None:
     """A protobuf timestamp, None for None."""
     if value is None:
         return None
@@ -112,9 +98,9 @@ def invitation_pb(invitation: Invitation) -> pb.Invitation:
         relation=RELATIONS_PB[invitation.relation],
         role=ROLES_PB[invitation.role],
         status=STATUSES_PB[invitation.status],
-        create_time=timestamp(invitation.created_at),
-        expire_time=timestamp(invitation.expires_at),
-        grant_expire_time=timestamp(invitation.grant_expires_at),
+        create_time=to_timestamp(invitation.created_at),
+        expire_time=to_timestamp(invitation.expires_at),
+        grant_expire_time=optional_timestamp(invitation.grant_expires_at),
     )
 
 
@@ -126,14 +112,14 @@ def grant_pb(grant: Grant) -> pb.Grant:
         grantee_email=grant.grantee_email,
         relation=RELATIONS_PB[grant.relation],
         role=ROLES_PB[grant.role],
-        create_time=timestamp(grant.created_at),
-        expire_time=timestamp(grant.expires_at),
+        create_time=to_timestamp(grant.created_at),
+        expire_time=optional_timestamp(grant.expires_at),
     )
 
 
 def entry_pb(entry: Entry) -> pb.AccessLogEntry:
     return pb.AccessLogEntry(
-        time=timestamp(entry.at),
+        time=to_timestamp(entry.at),
         actor_id=str(entry.actor_id) if entry.actor_id else "",
         actor_email=entry.actor_email,
         action=ACTIONS_PB[entry.action],

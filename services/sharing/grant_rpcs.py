@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
+
 import grpc
 from google.protobuf import empty_pb2
 
-from services.common.page_tokens import bigint_key
-from services.sharing import access_log, checks, convert, grants, invitations, pagination
+from services.common import fields, pagination
+from services.sharing import access_log, checks, convert, grants, invitations
 from services.sharing.access_log import Action
+from services.sharing.grants import Grant
 from services.sharing.permissions import Permission, allows
 from services.sharing.rpc_base import RpcBase, not_found, require_share
 from trackcc.sharing.v1 import sharing_service_pb2 as pb
+
+
+def _time_and_id(grant: Grant) -> tuple[datetime, uuid.UUID]:
+    """The sort key of the grant lists (newest first)."""
+    return grant.created_at, grant.id
 
 
 class GrantRpcs(RpcBase):
@@ -22,24 +31,22 @@ class GrantRpcs(RpcBase):
         user = self._user(context)
         resource = convert.resource_ref(request.resource)
         size = pagination.page_size(request.page_size)
-        after = pagination.time_uuid_key(request.page_token)
+        after = pagination.time_uuid_key(request.page_token, "grants")
         now = self._now()
         async with self._deps.pool.acquire() as connection, connection.transaction():
             await require_share(connection, user.id, resource, now, readers_get_403=False)
             await grants.sweep_expired(connection, now, resource=resource)
             found = await grants.for_resource(connection, resource, now, after, size + 1)
-        page = found[:size]
-        last = page[-1] if len(found) > size else None
+        page, next_token = pagination.time_page(found, size, "grants", _time_and_id)
         return pb.ListGrantsResponse(
-            grants=[convert.grant_pb(g) for g in page],
-            next_page_token=pagination.time_token(last.created_at, str(last.id)) if last else "",
+            grants=[convert.grant_pb(g) for g in page], next_page_token=next_token
         )
 
     async def DeleteGrant(  # noqa: N802
         self, request: pb.DeleteGrantRequest, context: grpc.aio.ServicerContext
     ) -> empty_pb2.Empty:
         user = self._user(context)
-        grant_id = convert.parse_uuid(request.grant_id, "grant_id")
+        grant_id = fields.parse_uuid(request.grant_id, "grant_id")
         now = self._now()
         async with self._deps.pool.acquire() as connection, connection.transaction():
             grant = await grants.get(connection, grant_id)
@@ -71,13 +78,12 @@ class GrantRpcs(RpcBase):
     ) -> pb.ListSharedWithMeResponse:
         user = self._user(context)
         size = pagination.page_size(request.page_size)
-        after = pagination.time_uuid_key(request.page_token)
+        after = pagination.time_uuid_key(request.page_token, "shared-with-me")
         now = self._now()
         async with self._deps.pool.acquire() as connection, connection.transaction():
             await grants.sweep_expired(connection, now, grantee_id=user.id)
             found = await grants.for_grantee(connection, user.id, now, after, size + 1)
-        page = found[:size]
-        last = page[-1] if len(found) > size else None
+        page, next_token = pagination.time_page(found, size, "shared-with-me", _time_and_id)
         return pb.ListSharedWithMeResponse(
             resources=[
                 pb.SharedResource(
@@ -89,7 +95,7 @@ class GrantRpcs(RpcBase):
                 )
                 for g in page
             ],
-            next_page_token=pagination.time_token(last.created_at, str(last.id)) if last else "",
+            next_page_token=next_token,
         )
 
     async def ListAccessLog(  # noqa: N802
@@ -98,8 +104,8 @@ class GrantRpcs(RpcBase):
         user = self._user(context)
         resource = convert.resource_ref(request.resource)
         size = pagination.page_size(request.page_size)
-        key = pagination.time_key(request.page_token)
-        after = (key[0], bigint_key(key[1])) if key else None
+        key = pagination.time_key(request.page_token, "access-log")
+        after = (key[0], pagination.bigint_key(key[1])) if key else None
         now = self._now()
         async with self._deps.pool.acquire() as connection, connection.transaction():
             await require_share(connection, user.id, resource, now, readers_get_403=False)
@@ -107,9 +113,7 @@ class GrantRpcs(RpcBase):
             await grants.sweep_expired(connection, now, resource=resource)
             await invitations.expire_due(connection, now, resource=resource)
             found = await access_log.page(connection, resource, after, size + 1)
-        page = found[:size]
-        last = page[-1] if len(found) > size else None
+        page, next_token = pagination.time_page(found, size, "access-log", lambda e: (e.at, e.id))
         return pb.ListAccessLogResponse(
-            entries=[convert.entry_pb(e) for e in page],
-            next_page_token=pagination.time_token(last.at, str(last.id)) if last else "",
+            entries=[convert.entry_pb(e) for e in page], next_page_token=next_token
         )

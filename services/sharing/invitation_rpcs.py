@@ -8,7 +8,7 @@ from datetime import datetime
 import grpc
 from google.protobuf import empty_pb2
 
-from services.common import idempotency, outbox
+from services.common import fields, idempotency, outbox, pagination, reasons
 from services.common.db import DbConnection
 from services.common.errors import AlreadyExists, ServiceError
 from services.sharing import (
@@ -17,7 +17,6 @@ from services.sharing import (
     grants,
     invitations,
     mail,
-    pagination,
 )
 from services.sharing.access_log import Action
 from services.sharing.grants import Grant
@@ -64,20 +63,20 @@ class InvitationRpcs(RpcBase):
         email = convert.normalize_email(request.email)
         relation = convert.RELATIONS.get(request.relation)
         if relation not in ("viewer", "editor"):
-            raise convert.invalid("relation", "must be VIEWER or EDITOR")
+            raise fields.invalid("relation", "must be VIEWER or EDITOR")
         role = convert.ROLES.get(request.role)
         if role is None:
-            raise convert.invalid("role", "must be GUARDIAN, ADVISOR, STUDENT or TEACHER")
+            raise fields.invalid("role", "must be GUARDIAN, ADVISOR, STUDENT or TEACHER")
         message = request.message.strip()
         if len(message) > MAX_MESSAGE_CHARS:
-            raise convert.invalid("message", f"at most {MAX_MESSAGE_CHARS} characters")
+            raise fields.invalid("message", f"at most {MAX_MESSAGE_CHARS} characters")
         request_id = idempotency.checked_request_id(request.request_id)
         now = self._now()
         grant_expires_at = None
         if request.HasField("grant_expire_time"):
             grant_expires_at = convert.from_timestamp(request.grant_expire_time)
             if grant_expires_at <= now:
-                raise convert.invalid("grant_expire_time", "must be in the future")
+                raise fields.invalid("grant_expire_time", "must be in the future")
         async with self._deps.pool.acquire() as connection, connection.transaction():
             # Authorization first: a replay must not answer someone who may no longer share
             # (a revoked editor, a deleted resource) with the invitation it once made.
@@ -91,7 +90,9 @@ class InvitationRpcs(RpcBase):
             if email == user.email or await grants.has_active_grant(
                 connection, resource, email, now
             ):
-                raise AlreadyExists("that address already has access", reason="already_shared")
+                raise AlreadyExists(
+                    "that address already has access", reason=reasons.ALREADY_SHARED
+                )
             await invitations.expire_due(connection, now, resource=resource, email=email)
             token, token_hash = invitations.new_token()
             invitation = await invitations.create(
@@ -110,7 +111,7 @@ class InvitationRpcs(RpcBase):
             if invitation is None:
                 raise AlreadyExists(
                     "an invitation to that address is pending; resend it instead",
-                    reason="already_invited",
+                    reason=reasons.ALREADY_INVITED,
                 )
             await self._enqueue_mail(connection, invitation, token, now)
             await access_log.record(
@@ -134,7 +135,7 @@ class InvitationRpcs(RpcBase):
     ) -> pb.ListInvitationsResponse:
         user = self._user(context)
         size = pagination.page_size(request.page_size)
-        after = pagination.time_uuid_key(request.page_token)
+        after = pagination.time_uuid_key(request.page_token, "invitations")
         if request.direction == pb.INVITATION_DIRECTION_SENT:
             inviter_id, email = user.id, None
         elif request.direction == pb.INVITATION_DIRECTION_RECEIVED:
@@ -144,18 +145,18 @@ class InvitationRpcs(RpcBase):
                 return pb.ListInvitationsResponse()
             inviter_id, email = None, user.email
         else:
-            raise convert.invalid("direction", "must be SENT or RECEIVED")
+            raise fields.invalid("direction", "must be SENT or RECEIVED")
         now = self._now()
         async with self._deps.pool.acquire() as connection, connection.transaction():
             await invitations.expire_due(connection, now, inviter_id=inviter_id, email=email)
             found = await invitations.page(
                 connection, inviter_id=inviter_id, email=email, after=after, limit=size + 1
             )
-        page = found[:size]
-        last = page[-1] if len(found) > size else None
+        page, next_token = pagination.time_page(
+            found, size, "invitations", lambda i: (i.created_at, i.id)
+        )
         return pb.ListInvitationsResponse(
-            invitations=[convert.invitation_pb(i) for i in page],
-            next_page_token=pagination.time_token(last.created_at, str(last.id)) if last else "",
+            invitations=[convert.invitation_pb(i) for i in page], next_page_token=next_token
         )
 
     async def _respond(self, user: User, token: str, to: Status) -> tuple[Invitation, Grant | None]:
@@ -171,9 +172,7 @@ class InvitationRpcs(RpcBase):
             )
             if invitation is None:
                 current = await invitations.by_token(connection, token_hash)
-                if current is not None and current.email == user.email:
-                    await invitations.expire_due(connection, now, invitation_id=current.id)
-                error = invitations.refusal(current, user.email, now)
+                error = await invitations.explain_refusal(connection, current, user.email, now)
             elif to is Status.ACCEPTED:
                 grant = await grants.create(
                     connection,
@@ -225,7 +224,7 @@ class InvitationRpcs(RpcBase):
         self, connection: DbConnection, user: User, invitation_id: str, now: datetime
     ) -> Invitation:
         invitation = await invitations.by_id(
-            connection, convert.parse_uuid(invitation_id, "invitation_id")
+            connection, fields.parse_uuid(invitation_id, "invitation_id")
         )
         if invitation is None:
             raise not_found("invitation")
@@ -243,9 +242,9 @@ class InvitationRpcs(RpcBase):
             token, token_hash = invitations.new_token()
             rotated = await invitations.rotate_token(connection, invitation.id, token_hash, now)
             if rotated is None:
-                await invitations.expire_due(connection, now, invitation_id=invitation.id)
-                current = await invitations.by_id(connection, invitation.id)
-                error = invitations.refusal(current, invitation.email, now)
+                error = await invitations.explain_refusal(
+                    connection, invitation, invitation.email, now
+                )
             else:
                 await self._enqueue_mail(connection, rotated, token, now)
         if error is not None:
@@ -273,9 +272,9 @@ class InvitationRpcs(RpcBase):
                 )
             elif invitation.status is not Status.REVOKED:
                 # Revoking twice is fine (DELETE is idempotent); anything else is explained.
-                await invitations.expire_due(connection, now, invitation_id=invitation.id)
-                current = await invitations.by_id(connection, invitation.id)
-                error = invitations.refusal(current, invitation.email, now)
+                error = await invitations.explain_refusal(
+                    connection, invitation, invitation.email, now
+                )
         if error is not None:
             raise error
         return empty_pb2.Empty()

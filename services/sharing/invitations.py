@@ -4,6 +4,25 @@ Every transition is one guarded ``UPDATE ... WHERE status = 'pending' ... RETURN
 concurrent accepts of one token the second waits for the first's row lock, then finds the
 row no longer pending and changes nothing. Tokens are 256 random bits; only their SHA-256 is
 stored, and a resend replaces it so the old link dies.
+
+When an invitation expires
+--------------------------
+An invitation is pending for :data:`INVITATION_TTL` from its creation or its last resend
+(:func:`create`, :func:`rotate_token`); at ``expires_at`` itself it no longer is. Nothing
+runs at that moment: every transition's ``UPDATE`` requires ``expires_at > now``
+(:func:`respond`, :func:`revoke`, :func:`rotate_token`), and :func:`expire_due` writes the
+state ``expired`` (with its access-log entry, dated when it happened) whenever someone could
+see it:
+
+- before a new invitation to the same address and resource (``CreateInvitation``);
+- before a list of sent or received invitations (``ListInvitations``);
+- before the access log of the resource is read (``ListAccessLog``, with
+  ``grants.sweep_expired`` for the grants);
+- when a transition found the invitation no longer pending (:func:`explain_refusal`, for
+  accept, decline, resend and revoke), so the refusal says ``invitation_expired``.
+
+:func:`refusal` names why an invitation is no longer usable. The grant an accepted invitation
+creates has its own end (``grant_expires_at``, ``grants.py``).
 """
 
 from __future__ import annotations
@@ -17,7 +36,7 @@ from enum import StrEnum
 
 import asyncpg
 
-from services.common import errors
+from services.common import errors, reasons
 from services.common.db import DbConnection
 from services.sharing import access_log
 from services.sharing.access_log import Action
@@ -244,7 +263,7 @@ def invalid_token() -> errors.InvalidArgument:
     """The answer for a token that names no invitation (HTTP 400 invalid_token)."""
     return errors.InvalidArgument(
         "the invitation token is not valid",
-        reason="invalid_token",
+        reason=reasons.INVALID_TOKEN,
         field_violations=[("token", "unknown")],
     )
 
@@ -256,21 +275,36 @@ def refusal(invitation: Invitation | None, email: str, now: datetime) -> errors.
     if invitation.email != email:
         # Checked before the state so that someone else's token reveals nothing about it.
         return errors.PermissionDenied(
-            "this invitation was sent to another email address", reason="email_mismatch"
+            "this invitation was sent to another email address", reason=reasons.EMAIL_MISMATCH
         )
     if invitation.status in (Status.ACCEPTED, Status.DECLINED):
         return errors.FailedPrecondition(
-            "the invitation was already answered", reason="invitation_used"
+            "the invitation was already answered", reason=reasons.INVITATION_USED
         )
     if invitation.status is Status.REVOKED:
-        return errors.FailedPrecondition("the invitation was revoked", reason="invitation_revoked")
+        return errors.FailedPrecondition(
+            "the invitation was revoked", reason=reasons.INVITATION_REVOKED
+        )
     if invitation.status is Status.EXPIRED or invitation.expires_at <= now:
-        return errors.FailedPrecondition("the invitation has expired", reason="invitation_expired")
+        return errors.FailedPrecondition(
+            "the invitation has expired", reason=reasons.INVITATION_EXPIRED
+        )
     if invitation.grant_expires_at is not None and invitation.grant_expires_at <= now:
         return errors.FailedPrecondition(
-            "the access it offered has ended", reason="invitation_expired"
+            "the access it offered has ended", reason=reasons.INVITATION_EXPIRED
         )
     return errors.Aborted("the invitation changed meanwhile; try again")
+
+
+async def explain_refusal(
+    connection: DbConnection, invitation: Invitation | None, email: str, now: datetime
+) -> errors.ServiceError:
+    """Why a transition found ``invitation`` no longer pending; one past its end is recorded as
+    expired first (for the address it was sent to only), so the log and the answer agree."""
+    if invitation is not None and invitation.email == email:
+        await expire_due(connection, now, invitation_id=invitation.id)
+        invitation = await by_id(connection, invitation.id)
+    return refusal(invitation, email, now)
 
 
 async def page(

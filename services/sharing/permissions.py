@@ -2,6 +2,35 @@
 
 Everything that decides "allowed or not" reads these tables; the repository only fetches the
 candidate tuples (and turns the tables into SQL parameters for the list queries).
+
+Who may see a student
+---------------------
+Whoever holds an unexpired owner, editor or viewer tuple on the student itself (its owner
+holds the owner tuple), or on a class the student is enrolled in: a class tuple reaches every
+student enrolled in it while the enrollment lasts, as :data:`THROUGH_CLASS` says (the class
+owner reaches them as an editor). Every other caller is told "not found", exactly as for a
+student that does not exist. The pieces, in the order a read
+meets them:
+
+- here: :data:`PERMISSIONS` (what each relation allows), :data:`THROUGH_CLASS` and
+  :func:`class_relations_for` (what a class tuple gives its students), :func:`effective`
+  (the strongest unexpired candidate);
+- ``sharing/tuples.py``: the candidates of a check and the lists, with the student-to-class
+  step written once (``_THROUGH_CLASS``);
+- ``sharing/checks.py``: Check and BatchCheck, and the access-log entry of a non-owner's read
+  (``sharing/access_log.py``); ``sharing/tuple_rpcs.py`` serves them to roster only;
+- ``sharing/invitations.py`` and ``sharing/grants.py``: how a grant tuple comes to exist and
+  when it expires or is revoked;
+- ``roster/sharing_client.py``: roster's one client of sharing; every read of a class or
+  student asks it first, lists through ListResources; ``roster/check_batcher.py`` lets the
+  checks of concurrent requests share calls;
+- ``roster/class_page_access.py``: a class page's checks at once, with
+  ``roster/viewer_cache.py`` (the cache that decides when the student checks, which log
+  views, go along with the class check);
+- ``roster/convert.py``: a non-owner is shown only the class ids it may see
+  (``class_ids_to_filter``, ``student_messages``);
+- ``roster/reconciler.py``: a crash between a row and its tuples is repaired, so a committed
+  student always has its owner tuple and enrollment links.
 """
 
 from __future__ import annotations

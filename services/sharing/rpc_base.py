@@ -10,12 +10,13 @@ from datetime import datetime
 import asyncpg
 import grpc
 
+from services.common import reasons
+from services.common.callers import end_user
 from services.common.db import DbConnection
-from services.common.errors import NotFound, PermissionDenied, Unauthenticated
-from services.common.tokens import Principal, TokenVerifier, principal_from_context
+from services.common.errors import NotFound, PermissionDenied
+from services.common.tokens import Principal, TokenVerifier
 from services.sharing import checks, permissions
 from services.sharing.access_log import RecentViews
-from services.sharing.callers import GATEWAY, require_caller
 from services.sharing.permissions import Access, Permission
 from services.sharing.tuples import ResourceRef
 
@@ -58,13 +59,7 @@ class RpcBase:
 
     def _user(self, context: grpc.aio.ServicerContext) -> User:
         """The user of a user-facing call; such calls come through the gateway only."""
-        require_caller(context, GATEWAY)
-        principal = principal_from_context(context, self._deps.verifier)
-        try:
-            user_id = uuid.UUID(principal.user_id)
-        except ValueError:
-            raise Unauthenticated("invalid access token", reason="invalid_token") from None
-        return User(principal, user_id)
+        return User(*end_user(context, self._deps.verifier))
 
 
 def not_found(what: str = "resource") -> NotFound:
@@ -86,5 +81,5 @@ async def require_share(
     if access is not None and permissions.allows(access.relation, Permission.SHARE):
         return access
     if access is not None and readers_get_403:
-        raise PermissionDenied("only the owner may share this", reason="not_owner")
+        raise PermissionDenied("only the owner may share this", reason=reasons.NOT_OWNER)
     raise not_found()

@@ -1,200 +1,24 @@
-"""The SharingService servicer: tuples, Check and the lists for roster, purge for auth.
+"""The SharingService servicer, assembled from the RPC groups of the modules beside it.
 
-User-facing methods (invitations, grants, the access log) live in the mixins beside it.
+Every group is a mixin of :class:`~services.sharing.rpc_base.RpcBase` and is listed here, in
+one place: invitations, grants and the access log for users (through the gateway), the tuple
+protocol for roster, purge for auth.
 """
 
 from __future__ import annotations
 
-import uuid
-
-import grpc
-from google.protobuf import empty_pb2
-
-from services.sharing import checks, convert, pagination, purge, tuples
-from services.sharing.callers import AUTH, ROSTER, require_caller
 from services.sharing.grant_rpcs import GrantRpcs
 from services.sharing.invitation_rpcs import InvitationRpcs
-from services.sharing.permissions import ENROLLED_IN, STUDENT, Access, Permission
+from services.sharing.purge_rpcs import PurgeRpcs
 from services.sharing.rpc_base import Deps
-from services.sharing.tuples import ResourceRef, TupleRow
-from trackcc.sharing.v1 import sharing_service_pb2 as pb
+from services.sharing.tuple_rpcs import TupleRpcs
 from trackcc.sharing.v1 import sharing_service_pb2_grpc as pb_grpc
 
-MAX_BATCH = 1000
-MAX_CHECKS = 100
-# Roster pages through everything a user may see; a larger page saves it round trips.
-MAX_SERVICE_PAGE = 1000
 
-
-def _tuple_row(message: pb.Tuple, field: str) -> TupleRow:
-    resource = convert.resource_ref(message.resource, f"{field}.resource")
-    relation = convert.RELATIONS.get(message.relation)
-    if relation is None:
-        raise convert.invalid(f"{field}.relation", "must be set")
-    if relation == ENROLLED_IN and resource.type != STUDENT:
-        raise convert.invalid(f"{field}.relation", "ENROLLED_IN links a student to a class")
-    return TupleRow(
-        resource, relation, convert.parse_uuid(message.subject_id, f"{field}.subject_id")
-    )
-
-
-def _batch(messages: list[pb.Tuple], field: str) -> list[TupleRow]:
-    if len(messages) > MAX_BATCH:
-        raise convert.invalid(field, f"at most {MAX_BATCH} per call")
-    return [_tuple_row(m, f"{field}[{i}]") for i, m in enumerate(messages)]
-
-
-class SharingServicer(InvitationRpcs, GrantRpcs, pb_grpc.SharingServiceServicer):
+class SharingServicer(
+    InvitationRpcs, GrantRpcs, TupleRpcs, PurgeRpcs, pb_grpc.SharingServiceServicer
+):
     """The whole service; constructed with its dependencies (see :class:`Deps`)."""
 
     def __init__(self, deps: Deps) -> None:
         super().__init__(deps)
-
-    async def WriteTuples(  # noqa: N802 - gRPC method name
-        self, request: pb.WriteTuplesRequest, context: grpc.aio.ServicerContext
-    ) -> empty_pb2.Empty:
-        require_caller(context, ROSTER)
-        rows = _batch(list(request.tuples), "tuples")
-        async with self._deps.pool.acquire() as connection:
-            await tuples.write(connection, rows)
-        return empty_pb2.Empty()
-
-    async def DeleteTuples(  # noqa: N802
-        self, request: pb.DeleteTuplesRequest, context: grpc.aio.ServicerContext
-    ) -> empty_pb2.Empty:
-        require_caller(context, ROSTER)
-        rows = _batch(list(request.tuples), "tuples")
-        if len(request.resources) > MAX_BATCH:
-            raise convert.invalid("resources", f"at most {MAX_BATCH} per call")
-        resources = [
-            convert.resource_ref(r, f"resources[{i}]") for i, r in enumerate(request.resources)
-        ]
-        async with self._deps.pool.acquire() as connection, connection.transaction():
-            await tuples.delete(connection, rows)
-            for resource in resources:
-                await purge.purge_resource(connection, resource)
-        return empty_pb2.Empty()
-
-    async def Check(  # noqa: N802
-        self, request: pb.CheckRequest, context: grpc.aio.ServicerContext
-    ) -> pb.CheckResponse:
-        require_caller(context, ROSTER)
-        user_id, resource, permission, log_use = _check_args(request, "")
-        async with self._deps.pool.acquire() as connection:
-            allowed, access = await checks.check(
-                connection,
-                user_id,
-                resource,
-                permission,
-                self._now(),
-                self._deps.recent_views,
-                log_use=log_use,
-            )
-        return _check_response(allowed, access)
-
-    async def BatchCheck(  # noqa: N802
-        self, request: pb.BatchCheckRequest, context: grpc.aio.ServicerContext
-    ) -> pb.BatchCheckResponse:
-        require_caller(context, ROSTER)
-        if len(request.checks) > MAX_CHECKS:
-            raise convert.invalid("checks", f"at most {MAX_CHECKS} per call")
-        args = [_check_args(c, f"checks[{i}].") for i, c in enumerate(request.checks)]
-        now = self._now()
-        # One lookup statement per user asked about; roster coalesces the checks of concurrent
-        # requests, so one batch may hold several users.
-        by_user: dict[uuid.UUID, list[int]] = {}
-        for index, (user_id, *_) in enumerate(args):
-            by_user.setdefault(user_id, []).append(index)
-        results: list[pb.CheckResponse] = [pb.CheckResponse()] * len(args)
-        async with self._deps.pool.acquire() as connection:
-            for user_id, indexes in by_user.items():
-                answers = await checks.check_many(
-                    connection,
-                    user_id,
-                    [args[i][1:] for i in indexes],
-                    now,
-                    self._deps.recent_views,
-                )
-                for i, (allowed, access) in zip(indexes, answers, strict=True):
-                    results[i] = _check_response(allowed, access)
-        return pb.BatchCheckResponse(results=results)
-
-    async def ListResources(  # noqa: N802
-        self, request: pb.ListResourcesRequest, context: grpc.aio.ServicerContext
-    ) -> pb.ListResourcesResponse:
-        require_caller(context, ROSTER)
-        user_id = convert.parse_uuid(request.user_id, "user_id")
-        resource_type = convert.RESOURCE_TYPES.get(request.resource_type)
-        if resource_type is None:
-            raise convert.invalid("resource_type", "must be CLASS or STUDENT")
-        permission = convert.permission(request.permission)
-        size = pagination.page_size(request.page_size, MAX_SERVICE_PAGE)
-        keys = pagination.decode_token(request.page_token, 1)
-        after = pagination.token_uuid(keys[0]) if keys else None
-        async with self._deps.pool.acquire() as connection:
-            found = await tuples.list_resources(
-                connection, user_id, resource_type, permission, self._now(), after, size + 1
-            )
-        page = found[:size]
-        return pb.ListResourcesResponse(
-            resources=[
-                pb.ResourceAccess(resource_id=str(rid), relation=convert.RELATIONS_PB[rel])
-                for rid, rel in page
-            ],
-            next_page_token=pagination.encode_token(str(page[-1][0])) if len(found) > size else "",
-        )
-
-    async def ListSubjects(  # noqa: N802
-        self, request: pb.ListSubjectsRequest, context: grpc.aio.ServicerContext
-    ) -> pb.ListSubjectsResponse:
-        require_caller(context, ROSTER)
-        resource = convert.resource_ref(request.resource)
-        size = pagination.page_size(request.page_size, MAX_SERVICE_PAGE)
-        keys = pagination.decode_token(request.page_token, 2)
-        after = (keys[0], pagination.token_uuid(keys[1])) if keys else None
-        async with self._deps.pool.acquire() as connection:
-            found = await tuples.list_subjects(connection, resource, self._now(), after, size + 1)
-        page = found[:size]
-        return pb.ListSubjectsResponse(
-            tuples=[
-                pb.Tuple(
-                    resource=request.resource,
-                    relation=convert.RELATIONS_PB[relation],
-                    subject_id=str(subject),
-                )
-                for relation, subject in page
-            ],
-            next_page_token=(
-                pagination.encode_token(page[-1][0], str(page[-1][1])) if len(found) > size else ""
-            ),
-        )
-
-    async def PurgeUser(  # noqa: N802
-        self, request: pb.PurgeUserRequest, context: grpc.aio.ServicerContext
-    ) -> empty_pb2.Empty:
-        require_caller(context, AUTH)
-        user_id = convert.parse_uuid(request.user_id, "user_id")
-        email = request.email.strip().lower()
-        async with self._deps.pool.acquire() as connection, connection.transaction():
-            await purge.purge_user(connection, user_id, email)
-        return empty_pb2.Empty()
-
-
-def _check_args(
-    request: pb.CheckRequest, prefix: str
-) -> tuple[uuid.UUID, ResourceRef, Permission, bool]:
-    """(user, resource, permission, log_use) of a check."""
-    user_id = convert.parse_uuid(request.user_id, f"{prefix}user_id")
-    resource = convert.resource_ref(request.resource, f"{prefix}resource")
-    permission = convert.permission(request.permission, f"{prefix}permission")
-    # Skipping the log is for filtering what a caller is shown; a change must always be logged.
-    if request.skip_access_log and permission is not Permission.READ:
-        raise convert.invalid(f"{prefix}skip_access_log", "only a read may skip the access log")
-    return user_id, resource, permission, not request.skip_access_log
-
-
-def _check_response(allowed: bool, access: Access | None) -> pb.CheckResponse:
-    return pb.CheckResponse(
-        allowed=allowed,
-        relation=convert.RELATIONS_PB[access.relation] if access else pb.RELATION_UNSPECIFIED,
-    )

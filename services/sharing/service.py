@@ -9,8 +9,9 @@ import grpc
 from prometheus_client import CollectorRegistry
 
 from services.common.config import Env
-from services.common.outbox import Clock, OutboxWorker, utc_now
+from services.common.outbox import Clock, OutboxWorker
 from services.common.service_main import ServiceDefinition
+from services.common.timestamps import utc_now
 from services.common.tokens import TokenVerifier, load_jwks_file
 from services.sharing.config import SharingSettings
 from services.sharing.rpc_base import Deps

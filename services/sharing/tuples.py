@@ -1,4 +1,8 @@
-"""Repository of relation tuples: batched idempotent writes, Check's one query, the lists."""
+"""Repository of relation tuples: batched idempotent writes, Check's one query, the lists.
+
+The student-to-class step of "who may see a student" is :data:`_THROUGH_CLASS`, used by Check
+(:func:`candidates_many`) and the lists (:func:`list_resources`); ``permissions.py`` tells
+the whole rule."""
 
 from __future__ import annotations
 
@@ -12,6 +16,14 @@ from services.sharing import permissions
 from services.sharing.permissions import Candidate, Permission, Relation
 
 _USER_RELATIONS = [r.value for r in Relation]
+
+# How a grant on a class reaches a student, written once for Check and for the lists: ``e`` is
+# the student's enrolled_in link (student, id, enrolled_in, class id), ``c`` a tuple on that
+# class. permissions.py says what such a tuple allows (class_relations_for, effective).
+_THROUGH_CLASS = (
+    "e.resource_type = 'student' AND e.relation = 'enrolled_in'"
+    " AND c.resource_type = 'class' AND c.resource_id = e.subject_id"
+)
 
 
 @dataclass(frozen=True)
@@ -116,40 +128,9 @@ async def grant_tuple(
 async def candidates(
     connection: DbConnection, user_id: uuid.UUID, resource: ResourceRef
 ) -> list[Candidate]:
-    """The user's tuples on the resource and, for a student, on the classes it is enrolled in.
-
-    One statement of primary-key lookups: (type, id, relation, user) for the direct tuples,
-    (student, id, enrolled_in) for the classes, then (class, class id, relation, user).
-    """
-    rows = await connection.fetch(
-        """
-        SELECT relation, false AS through_class, grant_id, expires_at
-          FROM relation_tuples
-         WHERE resource_type = $2 AND resource_id = $3
-           AND relation = ANY($4::text[]) AND subject_id = $1
-        UNION ALL
-        SELECT c.relation, true, c.grant_id, c.expires_at
-          FROM relation_tuples AS e
-          JOIN relation_tuples AS c
-            ON c.resource_type = 'class' AND c.resource_id = e.subject_id
-           AND c.relation = ANY($4::text[]) AND c.subject_id = $1
-         WHERE $2 = 'student' AND e.resource_type = 'student' AND e.resource_id = $3
-           AND e.relation = 'enrolled_in'
-        """,
-        user_id,
-        resource.type,
-        resource.id,
-        _USER_RELATIONS,
-    )
-    return [
-        Candidate(
-            relation=Relation(row["relation"]),
-            through_class=row["through_class"],
-            grant_id=str(row["grant_id"]) if row["grant_id"] else None,
-            expires_at=row["expires_at"],
-        )
-        for row in rows
-    ]
+    """The user's tuples on the resource and, for a student, on the classes it is enrolled in:
+    :func:`candidates_many` of one resource."""
+    return (await candidates_many(connection, user_id, [resource]))[0]
 
 
 async def candidates_many(
@@ -161,7 +142,7 @@ async def candidates_many(
     student, with the same primary-key lookups per resource.
     """
     rows = await connection.fetch(
-        """
+        f"""
         WITH asked AS (
             SELECT t.type, t.id, t.n
               FROM unnest($2::text[], $3::uuid[]) WITH ORDINALITY AS t(type, id, n)
@@ -174,11 +155,9 @@ async def candidates_many(
         UNION ALL
         SELECT a.n, c.relation, true, c.grant_id, c.expires_at
           FROM asked AS a
-          JOIN relation_tuples AS e
-            ON e.resource_type = 'student' AND e.resource_id = a.id
-           AND e.relation = 'enrolled_in'
+          JOIN relation_tuples AS e ON e.resource_id = a.id
           JOIN relation_tuples AS c
-            ON c.resource_type = 'class' AND c.resource_id = e.subject_id
+            ON {_THROUGH_CLASS}
            AND c.relation = ANY($4::text[]) AND c.subject_id = $1
          WHERE a.type = 'student'
         """,
@@ -211,7 +190,7 @@ async def list_resources(
 ) -> list[tuple[uuid.UUID, Relation]]:
     """Resources of a type on which the user has the permission, by id, after ``after``."""
     rows = await connection.fetch(
-        """
+        f"""
         WITH candidates AS (
             SELECT resource_id, relation, false AS through_class
               FROM relation_tuples
@@ -221,9 +200,7 @@ async def list_resources(
             UNION ALL
             SELECT e.resource_id, c.relation, true
               FROM relation_tuples AS c
-              JOIN relation_tuples AS e
-                ON e.subject_id = c.resource_id AND e.resource_type = 'student'
-               AND e.relation = 'enrolled_in'
+              JOIN relation_tuples AS e ON {_THROUGH_CLASS}
              WHERE $2 = 'student' AND c.subject_id = $1 AND c.resource_type = 'class'
                AND c.relation = ANY($4::text[])
                AND (c.expires_at IS NULL OR c.expires_at > $5)

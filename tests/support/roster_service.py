@@ -16,11 +16,11 @@ from prometheus_client.parser import text_string_to_metric_families
 from services.common.config import Env
 from services.common.devcerts import DevPki
 from services.common.tokens import Principal, TokenSigner, load_signing_keys
-from services.roster.authorization import Authorizer, Ref, Tuple
 from services.roster.config import RosterSettings
 from services.roster.reconciler import Reconciler
 from services.roster.service import DEFINITION as ROSTER
 from services.roster.service import RosterParts, build_parts
+from services.roster.sharing_client import Authorizer, Ref, Tuple
 from services.sharing.service import DEFINITION as SHARING
 from tests.support.ports import free_port
 from tests.support.postgres import TestDatabase

@@ -4,23 +4,23 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from services.gateway.routes.idempotency import (
-    IDEMPOTENCY_FIELDS,
-    IDEMPOTENCY_KEY_PARAMETER,
-    idempotency_key,
-)
-from services.gateway.routes.representations import (
+from services.gateway.routes.auth_json import (
     ACCOUNT_SCHEMA,
+    ROLES_AT_SIGNUP,
+    account_json,
+    role_to_proto,
+)
+from services.gateway.routes.common import (
     BIRTH_DATE_SCHEMA,
     DISPLAY_NAME_SCHEMA,
     EMAIL_SCHEMA,
     GENDER_SCHEMA,
+    IDEMPOTENCY_FIELDS,
+    IDEMPOTENCY_KEY_PARAMETER,
     NEW_PASSWORD_SCHEMA,
-    ROLES_AT_SIGNUP,
     TOKEN_SCHEMA,
-    account_json,
+    idempotency_key,
     object_schema,
-    role_to_proto,
 )
 from services.gateway.routes.spec import Call, RouteSpec, empty_response, json_response
 from trackcc.auth.v1 import auth_service_pb2

@@ -13,6 +13,7 @@ from typing import TypeVar
 
 from aiohttp import web
 
+from services.common import reasons
 from services.gateway.errors import ProblemError
 from services.gateway.routes.export_json import EXPORT_SCHEMA, ExportParts, export_json
 from services.gateway.routes.spec import Call, RouteSpec, json_response
@@ -37,7 +38,7 @@ async def all_pages(fetch: PageFetch[T]) -> list[T]:
         items.extend(page)
         if not token:
             return items
-    raise ProblemError(500, "internal")
+    raise ProblemError(500, reasons.INTERNAL)
 
 
 def _invitations(

@@ -13,14 +13,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from services.gateway.routes.representations import (
+from services.gateway.routes.auth_json import (
     ACCOUNT_SCHEMA,
     SESSION_SCHEMA,
-    TIME_SCHEMA,
-    UUID_SCHEMA,
     account_json,
     session_json,
 )
+from services.gateway.routes.common import TIME_SCHEMA, UUID_SCHEMA
 from services.gateway.routes.roster_json import (
     CLASS_SCHEMA,
     STUDENT_SCHEMA,

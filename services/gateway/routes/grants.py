@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from services.gateway.routes.representations import list_schema, path_uuid
-from services.gateway.routes.sharing import COLLECTIONS, page_response, resource_of
+from services.gateway.routes.common import list_schema, page_response, path_uuid
 from services.gateway.routes.sharing_json import (
     ACCESS_LOG_ENTRY_SCHEMA,
+    COLLECTIONS,
     GRANT_SCHEMA,
     SHARED_RESOURCE_SCHEMA,
     access_log_entry_json,
     grant_json,
+    resource_of,
     shared_resource_json,
 )
 from services.gateway.routes.spec import Call, Handler, RouteSpec, empty_response

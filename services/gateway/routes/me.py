@@ -5,16 +5,15 @@ from __future__ import annotations
 from aiohttp import web
 from google.protobuf.field_mask_pb2 import FieldMask
 
-from services.gateway.routes.password import NEW_PASSWORD_FIELD
-from services.gateway.routes.representations import (
-    ACCOUNT_SCHEMA,
+from services.gateway.routes.auth_json import ACCOUNT_SCHEMA, NEW_PASSWORD_FIELD, account_json
+from services.gateway.routes.common import (
     BIRTH_DATE_SCHEMA,
     DISPLAY_NAME_SCHEMA,
     EMAIL_SCHEMA,
     GENDER_SCHEMA,
     NEW_PASSWORD_SCHEMA,
     PASSWORD_SCHEMA,
-    account_json,
+    nullable,
     object_schema,
 )
 from services.gateway.routes.spec import Call, RouteSpec, empty_response, json_response
@@ -26,18 +25,14 @@ PROFILE_FIELDS = ("display_name", "birth_date", "gender")
 # answers 423 account_locked (errors.REASON_STATUS), like sign-in.
 
 
-def _nullable(schema: dict[str, object]) -> dict[str, object]:
-    return {"anyOf": [schema, {"type": "null"}]}
-
-
 # Only the fields present change (the update mask names exactly them); an empty body is an
 # empty mask, which auth answers with the account unchanged, as a JSON merge patch would.
 UPDATE_SCHEMA = object_schema(
     [],
     {
-        "display_name": _nullable(dict(DISPLAY_NAME_SCHEMA)),
-        "birth_date": _nullable(dict(BIRTH_DATE_SCHEMA)),
-        "gender": _nullable(dict(GENDER_SCHEMA)),
+        "display_name": nullable(DISPLAY_NAME_SCHEMA),
+        "birth_date": nullable(BIRTH_DATE_SCHEMA),
+        "gender": nullable(GENDER_SCHEMA),
     },
 )
 CHANGE_PASSWORD_SCHEMA = object_schema(

@@ -9,6 +9,7 @@ import grpc
 from aiohttp import web
 from grpc_health.v1 import health_pb2
 
+from services.common import reasons
 from services.gateway.appkeys import OPENAPI
 from services.gateway.clients import Backend
 from services.gateway.errors import ProblemError
@@ -43,7 +44,7 @@ async def readyz(call: Call) -> web.StreamResponse:
         for backend, ok in zip(backends, answers, strict=True)
     }
     if not all(answers):
-        raise ProblemError(503, "unavailable", extensions={"services": services})
+        raise ProblemError(503, reasons.UNAVAILABLE, extensions={"services": services})
     return json_response({"status": "ready", "services": services})
 
 
@@ -56,7 +57,7 @@ async def jwks(call: Call) -> web.StreamResponse:
     # Parsed and re-encoded so that only a JSON object ever leaves under this name.
     document = json.loads(response.json)
     if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
-        raise ProblemError(500, "internal")
+        raise ProblemError(500, reasons.INTERNAL)
     return json_response(document)
 
 

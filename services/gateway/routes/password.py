@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from services.gateway.routes.representations import (
+from services.gateway.routes.auth_json import NEW_PASSWORD_FIELD
+from services.gateway.routes.common import (
     EMAIL_SCHEMA,
     NEW_PASSWORD_SCHEMA,
     TOKEN_SCHEMA,
@@ -12,9 +13,6 @@ from services.gateway.routes.representations import (
 )
 from services.gateway.routes.spec import Call, RouteSpec, empty_response
 from trackcc.auth.v1 import auth_service_pb2
-
-# auth's password policy reports its field as "password"; these bodies call it new_password.
-NEW_PASSWORD_FIELD = {"password": "new_password"}
 
 FORGOT_SCHEMA = object_schema(["email"], {"email": EMAIL_SCHEMA})
 RESET_SCHEMA = object_schema(

@@ -2,7 +2,8 @@
 
 Uploads are streamed: each chunk of the request body goes to roster's ``UploadPhoto`` client
 stream as it arrives, so the gateway holds at most one chunk of an upload, and it stops reading
-once the body passes 5 MiB. These routes have no JSON body, so they skip the JSON checks and
+once the body passes the contract's limit (``services/common/photo_limits.py``, the one roster's
+settings may only lower). These routes have no JSON body, so they skip the JSON checks and
 their 64 KiB limit. roster decides what the bytes are by decoding them; the gateway only refuses
 a declared type that could never be accepted.
 
@@ -18,9 +19,11 @@ from collections.abc import Awaitable, Callable
 import grpc
 from aiohttp import web
 
+from services.common import reasons
+from services.common.photo_limits import MAX_PHOTO_BYTES, MAX_PHOTO_PIXELS, MIB
 from services.gateway.errors import FieldError, ProblemError
 from services.gateway.json_text import clean_header
-from services.gateway.routes.representations import path_uuid
+from services.gateway.routes.common import path_uuid
 from services.gateway.routes.roster_json import (
     PHOTO_SCHEMA,
     account_photo_url,
@@ -35,7 +38,6 @@ from trackcc.roster.v1 import roster_service_pb2 as pb
 logger = logging.getLogger(__name__)
 
 PHOTO_TYPES = ("image/jpeg", "image/png", "image/webp")
-MAX_PHOTO_BYTES = 5 * 1024 * 1024
 CHUNK_BYTES = 64 * 1024
 # Longer than the unary deadline: a 5 MiB upload from a phone on a slow network takes a while,
 # and these streaming calls do not pass through the channel's unary deadline interceptor.
@@ -69,14 +71,14 @@ def declared_type(request: web.Request) -> str:
     if content_type not in PHOTO_TYPES:
         raise ProblemError(
             415,
-            "unsupported_media_type",
+            reasons.UNSUPPORTED_MEDIA_TYPE,
             "A photo must be sent as image/jpeg, image/png or image/webp.",
         )
     return content_type
 
 
 def _too_large() -> ProblemError:
-    return ProblemError(413, "photo_too_large")
+    return ProblemError(413, reasons.PHOTO_TOO_LARGE)
 
 
 async def upload(call: Call, subject: pb.PhotoSubject, photo_url: str) -> web.StreamResponse:
@@ -85,7 +87,7 @@ async def upload(call: Call, subject: pb.PhotoSubject, photo_url: str) -> web.St
     if request.content_length is not None and request.content_length > MAX_PHOTO_BYTES:
         raise _too_large()
     stream = call.clients.roster.UploadPhoto(
-        metadata=call.stream_metadata(), timeout=UPLOAD_TIMEOUT_SECONDS
+        metadata=call.metadata(), timeout=UPLOAD_TIMEOUT_SECONDS
     )
     try:
         first = pb.UploadPhotoMetadata(subject=subject, content_type=content_type)
@@ -96,7 +98,7 @@ async def upload(call: Call, subject: pb.PhotoSubject, photo_url: str) -> web.St
         # as INTERNAL and loses the real status (grpc/grpc#36066).
         if UPLOAD_READY not in dict(await stream.initial_metadata()):
             await stream  # raises roster's refusal
-            raise ProblemError(500, "internal")  # an upload without bytes cannot succeed
+            raise ProblemError(500, reasons.INTERNAL)  # an upload without bytes cannot succeed
         received = 0
         async for chunk in request.content.iter_chunked(CHUNK_BYTES):
             received += len(chunk)
@@ -118,7 +120,9 @@ def photo_size(request: web.Request) -> pb.PhotoSize.ValueType:
     size = SIZES.get(request.query.get("size", "full"))
     if size is None:
         raise ProblemError(
-            422, "validation_failed", errors=[FieldError("size", "must be one of: full, thumb")]
+            422,
+            reasons.VALIDATION_FAILED,
+            errors=[FieldError("size", "must be one of: full, thumb")],
         )
     return size
 
@@ -133,7 +137,7 @@ async def download(call: Call, subject: pb.PhotoSubject) -> web.StreamResponse:
             # list and weak tags.
             if_none_match=clean_header(request.headers.get("If-None-Match", ""), 4096),
         ),
-        metadata=call.stream_metadata(),
+        metadata=call.metadata(),
         timeout=DOWNLOAD_TIMEOUT_SECONDS,
     )
     try:
@@ -144,7 +148,7 @@ async def download(call: Call, subject: pb.PhotoSubject) -> web.StreamResponse:
     if first is grpc.aio.EOF or not first.HasField("metadata"):
         stream.cancel()
         logger.error("photo download began without metadata")
-        raise ProblemError(500, "internal")
+        raise ProblemError(500, reasons.INTERNAL)
     meta = first.metadata
     headers = {"ETag": quoted_etag(meta.etag), **PHOTO_CACHE_HEADERS}
     if meta.not_modified:
@@ -262,7 +266,8 @@ def _routes(
             path=path,
             handler=_with_subject(subject_of, upload_action),
             operation_id=f"put{noun}Photo",
-            summary=f"Upload {whose} photo (at most 5 MiB and 40 megapixels); stored re-encoded "
+            summary=f"Upload {whose} photo (at most {MAX_PHOTO_BYTES // MIB} MiB and "
+            f"{MAX_PHOTO_PIXELS // 1_000_000} megapixels); stored re-encoded "
             "without EXIF, GPS or any other metadata",
             tag="photos",
             response_schema=PHOTO_SCHEMA,

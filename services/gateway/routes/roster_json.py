@@ -7,14 +7,15 @@ from typing import Any
 
 from google.protobuf.message import Message
 
-from services.gateway.routes.representations import (
+from services.gateway.routes.common import (
     BIRTH_DATE_SCHEMA,
     NO_CONTROLS,
     NOT_BLANK,
     TIME_SCHEMA,
     UUID_SCHEMA,
+    json_time,
+    nullable,
     object_schema,
-    timestamp,
 )
 from services.gateway.validation import Schema
 from trackcc.roster.v1 import roster_service_pb2 as pb
@@ -37,7 +38,7 @@ def _optional(message: Message, field: str) -> Any:
 
 
 def _time(message: Message, field: str) -> str | None:
-    return timestamp(getattr(message, field), message.HasField(field))
+    return json_time(getattr(message, field), message.HasField(field))
 
 
 def student_photo_url(public_url: str, student_id: str) -> str:
@@ -91,10 +92,6 @@ def photo_json(photo: pb.Photo, photo_url: str) -> dict[str, Any]:
         # The same string as the download's ETag header, ready for If-None-Match.
         "etag": quoted_etag(photo.etag),
     }
-
-
-def nullable(schema: Schema) -> Schema:
-    return {"anyOf": [dict(schema), {"type": "null"}]}
 
 
 def at_least_one(schema: Schema) -> Schema:

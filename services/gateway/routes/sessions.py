@@ -7,19 +7,22 @@ import datetime as dt
 import grpc
 from aiohttp import web
 
+from services.common import reasons
 from services.gateway import refresh_cookie
 from services.gateway.errors import ProblemError, problem_from_rpc_error, problem_response
-from services.gateway.routes.representations import (
-    NO_CONTROLS,
-    PASSWORD_SCHEMA,
+from services.gateway.routes.auth_json import (
     SESSION_SCHEMA,
     SESSION_TOKENS_SCHEMA,
+    session_json,
+    session_tokens_json,
+)
+from services.gateway.routes.common import (
+    NO_CONTROLS,
+    PASSWORD_SCHEMA,
     TOKEN_SCHEMA,
     list_schema,
     object_schema,
     path_uuid,
-    session_json,
-    session_tokens_json,
 )
 from services.gateway.routes.spec import Call, RouteSpec, empty_response, json_response
 from services.gateway.validation import PAGE_QUERY_PARAMETERS, page_params
@@ -90,7 +93,7 @@ async def refresh(call: Call) -> web.StreamResponse:
     if token is None:
         raise ProblemError(
             401,
-            "invalid_token",
+            reasons.INVALID_TOKEN,
             detail="No refresh token: send refresh_token, or sign in again.",
         )
     try:

@@ -8,31 +8,34 @@ its existence does not leak. Grants and the access log are in :mod:`.grants`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
-from typing import Any
 
 import grpc
 from aiohttp import web
 
+from services.common import reasons
 from services.gateway.errors import FieldError, ProblemError
-from services.gateway.routes.idempotency import (
+from services.gateway.routes.common import (
     IDEMPOTENCY_FIELDS,
     IDEMPOTENCY_KEY_PARAMETER,
     idempotency_key,
+    list_schema,
+    page_response,
+    path_uuid,
 )
-from services.gateway.routes.representations import list_schema, path_uuid
 from services.gateway.routes.sharing_json import (
+    COLLECTIONS,
     CREATE_INVITATION_SCHEMA,
     DIRECTIONS,
     GRANT_SCHEMA,
     INVITATION_SCHEMA,
     INVITATION_TOKEN_SCHEMA,
     RELATIONS_PB,
-    RESOURCE_TYPES_PB,
     ROLES_PB,
+    TOKEN_REASONS,
     future_timestamp,
     grant_json,
     invitation_json,
+    resource_of,
 )
 from services.gateway.routes.spec import Call, Handler, RouteSpec, empty_response, json_response
 from services.gateway.validation import PAGE_QUERY_PARAMETERS, page_params
@@ -40,22 +43,6 @@ from trackcc.auth.v1 import auth_service_pb2
 from trackcc.sharing.v1 import sharing_service_pb2 as pb
 
 logger = logging.getLogger(__name__)
-
-# The resource kinds that can be shared, by their path segment.
-COLLECTIONS = {"classes": "class", "students": "student"}
-
-# A token that came in the body is a bad request, not a failed authentication.
-TOKEN_REASONS = {"invalid_token": 400}
-
-
-def resource_of(call: Call, resource_type: str) -> pb.Resource:
-    return pb.Resource(
-        type=RESOURCE_TYPES_PB[resource_type], id=path_uuid(call.request.match_info["id"])
-    )
-
-
-def page_response(items: Iterable[dict[str, Any]], next_page_token: str) -> web.Response:
-    return json_response({"items": list(items), "next_page_token": next_page_token})
 
 
 def create_invitation(resource_type: str) -> Handler:
@@ -84,7 +71,7 @@ async def list_invitations(call: Call) -> web.StreamResponse:
     if direction is None:
         raise ProblemError(
             422,
-            "validation_failed",
+            reasons.VALIDATION_FAILED,
             errors=[FieldError("direction", "must be one of: " + ", ".join(DIRECTIONS))],
         )
     page_size, page_token = page_params(call.request)

@@ -8,16 +8,19 @@ from typing import Any, TypeVar
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from services.common import reasons
 from services.gateway.errors import FieldError, ProblemError
-from services.gateway.routes.representations import (
+from services.gateway.routes.common import (
     EMAIL_SCHEMA,
     NO_CONTROLS,
     OPTIONAL_TIME_SCHEMA,
     TIME_SCHEMA,
     UUID_SCHEMA,
+    json_time,
     object_schema,
-    timestamp,
+    path_uuid,
 )
+from services.gateway.routes.spec import Call
 from services.gateway.validation import Schema
 from trackcc.sharing.v1 import sharing_service_pb2 as pb
 
@@ -69,6 +72,20 @@ RELATIONS_PB = _inverse(RELATIONS)
 ROLES_PB = _inverse(ROLES)
 
 
+# The resource kinds that can be shared, by their path segment.
+COLLECTIONS = {"classes": "class", "students": "student"}
+
+# A token that came in the body is a bad request, not a failed authentication.
+TOKEN_REASONS = {"invalid_token": 400}
+
+
+def resource_of(call: Call, resource_type: str) -> pb.Resource:
+    """The resource a path names (``/v1/classes/{id}/...``), by its kind."""
+    return pb.Resource(
+        type=RESOURCE_TYPES_PB[resource_type], id=path_uuid(call.request.match_info["id"])
+    )
+
+
 def _name(names: Mapping[Any, str], value: int) -> str:
     # A value added to the proto later is shown as unknown rather than failing the response.
     return names.get(value, "unknown")
@@ -76,7 +93,7 @@ def _name(names: Mapping[Any, str], value: int) -> str:
 
 def _time(message: Any, field: str) -> str | None:
     value: Timestamp = getattr(message, field)
-    return timestamp(value, message.HasField(field))
+    return json_time(value, message.HasField(field))
 
 
 def invitation_json(invitation: pb.Invitation) -> dict[str, Any]:
@@ -135,11 +152,11 @@ def future_timestamp(value: str, field: str, now: datetime | None = None) -> Tim
         parsed = None
     if parsed is None or parsed.tzinfo is None:
         raise ProblemError(
-            422, "validation_failed", errors=[FieldError(field, "must be a valid date-time")]
+            422, reasons.VALIDATION_FAILED, errors=[FieldError(field, "must be a valid date-time")]
         )
     if parsed <= (now or datetime.now(UTC)):
         raise ProblemError(
-            422, "validation_failed", errors=[FieldError(field, "must be in the future")]
+            422, reasons.VALIDATION_FAILED, errors=[FieldError(field, "must be in the future")]
         )
     result = Timestamp()
     result.FromDatetime(parsed.astimezone(UTC))

@@ -16,7 +16,7 @@ from typing import Any
 import grpc
 from aiohttp import web
 
-from services.common.logs import REQUEST_ID_HEADER, request_id_var
+from services.common import reasons
 from services.common.tokens import AUTHORIZATION_METADATA, Principal
 from services.gateway.appkeys import CLIENTS, LIMITER, SESSIONS, SETTINGS, VERIFIER
 from services.gateway.authn import authenticate
@@ -51,12 +51,6 @@ class Call:
         if self.authorization is None:
             return ()
         return ((AUTHORIZATION_METADATA, self.authorization),)
-
-    def stream_metadata(self) -> tuple[tuple[str, str], ...]:
-        """:meth:`metadata` plus the request id, which the channel's interceptor adds to
-        unary calls only."""
-        request_id = request_id_var.get()
-        return (*self.metadata(), *(((REQUEST_ID_HEADER, request_id),) if request_id else ()))
 
     @property
     def user(self) -> Principal:
@@ -139,7 +133,7 @@ def _wrap(spec: RouteSpec) -> Callable[[web.Request], Awaitable[web.StreamRespon
             if not decision.allowed:
                 raise ProblemError(
                     429,
-                    "rate_limited",
+                    reasons.RATE_LIMITED,
                     headers={"Retry-After": str(decision.retry_after_seconds)},
                 )
         principal: Principal | None = None
@@ -147,7 +141,7 @@ def _wrap(spec: RouteSpec) -> Callable[[web.Request], Awaitable[web.StreamRespon
         if spec.auth:
             principal, authorization = await authenticate(request, app[VERIFIER], app[SESSIONS])
             if spec.roles is not None and principal.role not in spec.roles:
-                raise ProblemError(403, "forbidden")
+                raise ProblemError(403, reasons.FORBIDDEN)
         body: dict[str, Any] = {}
         if spec.request_schema is not None:
             body = await read_json(request, spec.request_schema, app[SETTINGS].max_body_bytes)

@@ -9,12 +9,14 @@ from __future__ import annotations
 from aiohttp import web
 from google.protobuf.field_mask_pb2 import FieldMask
 
-from services.gateway.routes.idempotency import (
+from services.gateway.routes.common import (
     IDEMPOTENCY_FIELDS,
     IDEMPOTENCY_KEY_PARAMETER,
     idempotency_key,
+    list_schema,
+    page_response,
+    path_uuid,
 )
-from services.gateway.routes.representations import list_schema, path_uuid
 from services.gateway.routes.roster_json import (
     CREATE_STUDENT_SCHEMA,
     STUDENT_SCHEMA,
@@ -22,7 +24,6 @@ from services.gateway.routes.roster_json import (
     fields_present,
     student_json,
 )
-from services.gateway.routes.sharing import page_response
 from services.gateway.routes.spec import Call, RouteSpec, empty_response, json_response
 from services.gateway.validation import PAGE_QUERY_PARAMETERS, page_params
 from trackcc.roster.v1 import roster_service_pb2 as pb

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from services.gateway.routes.representations import (
+from services.gateway.routes.auth_json import (
     ADMIN_ACCOUNT_SCHEMA,
-    NOT_BLANK,
-    TOKEN_SCHEMA,
     UNLOCK_REQUEST_SCHEMA,
     admin_account_json,
+    unlock_request_json,
+)
+from services.gateway.routes.common import (
+    NOT_BLANK,
+    TOKEN_SCHEMA,
     list_schema,
     object_schema,
     path_uuid,
-    unlock_request_json,
 )
 from services.gateway.routes.spec import Call, RouteSpec, empty_response, json_response
 from services.gateway.validation import PAGE_QUERY_PARAMETERS, bool_param, page_params

@@ -1,6 +1,6 @@
 """The authorization matrix: every route of the OpenAPI document, called as every kind of caller.
 
-API.md's rules, checked one cell at a time through the gateway (real PostgreSQL, real gRPC over
+docs/api.md's rules, checked one cell at a time through the gateway (real PostgreSQL, real gRPC over
 mTLS): ``401`` without a token, ``404`` for a resource the caller may not see (never ``403``, so
 that existence does not leak), ``403`` for a write the caller may see but not do, and the
 success status for what the caller may do. Only the owner invites, lists grants, reads the access
@@ -14,7 +14,7 @@ delete the class, the students and every session come last.
 
 The enroll case of issue 14 (an editor of a class who also holds a direct grant on a student of
 the same owner enrolls that student, which shows the student to the class's other grantees):
-API.md's rule stands, ``editor`` "also changes students and enrollments"; see
+docs/api.md's rule stands, ``editor`` "also changes students and enrollments"; see
 ``test_editor_of_class_and_student_may_enroll_and_the_owner_sees_it``.
 """
 
@@ -390,8 +390,8 @@ async def test_lists_show_each_caller_only_what_it_may_see(world: World) -> None
 
 
 async def test_editor_of_class_and_student_may_enroll_and_the_owner_sees_it(world: World) -> None:
-    """Issue 14's case. API.md: an editor "also changes students and enrollments", and the owner
-    chose to make this person an editor of both the class and the student. The enrollment
+    """Issue 14's case. docs/api.md: an editor "also changes students and enrollments", and the
+    owner chose to make this person an editor of both the class and the student. The enrollment
     shows the student to the class's other grantees, so the owner sees it in the student's
     access log (who, and "changed") and can undo it (unenroll, or revoke either grant)."""
     owner, editor, viewer = OWNER, CLASS_EDITOR, CLASS_VIEWER

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import grpc
 import pytest
 
-from services.roster import authorization, class_page_access
+from services.roster import class_page_access, sharing_client
 from tests.support.roster_service import Person, Stack
 from tests.support.rpc_errors import reason
 from trackcc.roster.v1 import roster_service_pb2 as pb
@@ -106,7 +106,7 @@ async def test_with_many_class_ids_the_filter_falls_back_to_one_list_with_the_sa
     await stack.grant("class", school.five_a, guardian, "viewer")
     await stack.grant("class", school.choir, guardian, "viewer")
     monkeypatch.setattr(class_page_access, "MAX_FILTER_CHECKS", 1)
-    monkeypatch.setattr(authorization, "MAX_FILTER_CHECKS", 1)
+    monkeypatch.setattr(sharing_client, "MAX_FILTER_CHECKS", 1)
     for _ in range(2):
         assert await _list(stack, guardian, school.five_a) == [
             (school.kim, pb.ACCESS_VIEWER, [school.five_a]),

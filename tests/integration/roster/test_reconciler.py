@@ -7,7 +7,7 @@ import uuid
 import grpc
 import pytest
 
-from services.roster.authorization import enrollment_link
+from services.roster.sharing_client import enrollment_link
 from tests.support.roster_service import Stack
 from trackcc.roster.v1 import roster_service_pb2 as pb
 

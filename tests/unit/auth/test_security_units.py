@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from services.auth import lockout, mails, pagination
+from services.auth import lockout, mails
 from services.auth.config import AuthSettings
 from services.auth.validation import validate_profile_update
+from services.common import pagination
 from services.common.config import ConfigError, Env
 from services.common.errors import InvalidArgument
 from services.common.tokens import generate_signing_key
@@ -17,12 +18,12 @@ from trackcc.auth.v1 import auth_service_pb2 as pb
 
 
 def test_page_tokens_round_trip_and_bad_ones_are_refused() -> None:
-    assert pagination.decode(pagination.encode("a", "b"), 2) == ["a", "b"]
-    assert pagination.decode("", 2) is None
+    assert pagination.decode_token(pagination.encode_token("a", "b"), 2) == ["a", "b"]
+    assert pagination.decode_token("", 2) is None
     with pytest.raises(InvalidArgument):
-        pagination.decode("not-a-token", 2)
+        pagination.decode_token("not-a-token", 2)
     with pytest.raises(InvalidArgument):
-        pagination.decode(pagination.encode("a"), 2)
+        pagination.decode_token(pagination.encode_token("a"), 2)
     assert pagination.page_size(0) == 50 and pagination.page_size(10_000) == 200
 
 

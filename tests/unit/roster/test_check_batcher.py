@@ -13,8 +13,8 @@ import grpc
 import pytest
 
 from services.common.logs import request_id_var
-from services.roster.authorization import Authorizer, Kind, Ref, SharingUnavailable
 from services.roster.check_batcher import MAX_CHECKS, CheckBatcher
+from services.roster.sharing_client import Authorizer, Kind, Ref, SharingUnavailable
 from trackcc.sharing.v1 import sharing_service_pb2 as pb
 
 RELATIONS = (pb.RELATION_OWNER, pb.RELATION_EDITOR, pb.RELATION_VIEWER, pb.RELATION_UNSPECIFIED)

@@ -8,9 +8,9 @@ import pytest
 
 from services.common.config import ConfigError, Env
 from services.common.outbox import RetryPolicy
+from services.common.pagination import decode_token, encode_token, page_size
 from services.sharing.config import SharingSettings
 from services.sharing.mail import invitation_mail
-from services.sharing.pagination import decode_token, encode_token, page_size
 
 
 def test_the_mail_names_inviter_and_kind_and_carries_the_link() -> None:

@@ -11,10 +11,11 @@ import uuid
 from collections.abc import Awaitable, Collection, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import TypeVar
+from typing import TypeAlias, TypeVar
 
 import grpc
 
+from services.common import reasons
 from services.common.errors import NotFound, PermissionDenied, ServiceError
 from services.common.tls import TlsFiles, secure_channel
 from services.roster.check_batcher import CheckBatcher
@@ -51,7 +52,10 @@ class Permission(Enum):
     DELETE = pb.PERMISSION_DELETE
 
 
-ACCESS_OF_RELATION = {
+# Roster's Access of a resource (owner, editor, viewer), as sharing's relation gives it.
+AccessLevel: TypeAlias = roster_pb.Access.ValueType
+
+ACCESS_OF_RELATION: dict[pb.Relation.ValueType, AccessLevel] = {
     pb.RELATION_OWNER: roster_pb.ACCESS_OWNER,
     pb.RELATION_EDITOR: roster_pb.ACCESS_EDITOR,
     pb.RELATION_VIEWER: roster_pb.ACCESS_VIEWER,
@@ -74,13 +78,13 @@ class Tuple:
     """(resource, relation, subject): an owner tuple or an enrollment link."""
 
     ref: Ref
-    relation: int
+    relation: pb.Relation.ValueType
     subject_id: uuid.UUID
 
     def message(self) -> pb.Tuple:
         return pb.Tuple(
             resource=self.ref.message(),
-            relation=self.relation,  # type: ignore[arg-type]
+            relation=self.relation,
             subject_id=str(self.subject_id),
         )
 
@@ -114,18 +118,18 @@ class SharingUnavailable(ServiceError):
     """Sharing did not answer: nothing may be decided without it."""
 
     grpc_code = grpc.StatusCode.UNAVAILABLE
-    default_reason = "sharing_unavailable"
+    default_reason = reasons.SHARING_UNAVAILABLE
 
 
 def _not_found(ref: Ref) -> NotFound:
     # The same answer whether the resource is missing or hidden, so existence does not leak.
-    return NotFound(f"{ref.kind.name.lower()} not found", reason="not_found")
+    return NotFound(f"{ref.kind.name.lower()} not found", reason=reasons.NOT_FOUND)
 
 
 def _denied(ref: Ref, permission: Permission) -> PermissionDenied:
     return PermissionDenied(
         f"your access to this {ref.kind.name.lower()} does not allow {permission.name.lower()}",
-        reason="forbidden",
+        reason=reasons.FORBIDDEN,
     )
 
 
@@ -135,7 +139,7 @@ def _chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:
 
 def decide(
     asks: Sequence[tuple[Ref, Permission]], answers: Sequence[pb.CheckResponse]
-) -> list[int]:
+) -> list[AccessLevel]:
     """The caller's access for each ask if every one is allowed; NOT_FOUND wins over
     PERMISSION_DENIED, so a hidden resource is never told apart from a missing one."""
     for (ref, _), answer in zip(asks, answers, strict=True):
@@ -147,7 +151,9 @@ def decide(
     return [ACCESS_OF_RELATION[a.relation] for a in answers]
 
 
-def readable(refs: Sequence[Ref], answers: Sequence[pb.CheckResponse]) -> dict[uuid.UUID, int]:
+def readable(
+    refs: Sequence[Ref], answers: Sequence[pb.CheckResponse]
+) -> dict[uuid.UUID, AccessLevel]:
     """The caller's access to each resource the (read) answers allow; others are left out."""
     return {
         ref.id: ACCESS_OF_RELATION[answer.relation]
@@ -166,7 +172,7 @@ class Authorizer:
         # Wrappers of an authorizer (tests) pass its batcher on, so all checks coalesce.
         self.checks = checks or CheckBatcher(stub, timeout=CALL_TIMEOUT_SECONDS)
 
-    async def require(self, user_id: uuid.UUID, ref: Ref, permission: Permission) -> int:
+    async def require(self, user_id: uuid.UUID, ref: Ref, permission: Permission) -> AccessLevel:
         """The caller's access (roster ``Access``) if the permission is allowed.
 
         Unseen answers NOT_FOUND, seen but not allowed answers PERMISSION_DENIED.
@@ -175,11 +181,13 @@ class Authorizer:
 
     async def require_all(
         self, user_id: uuid.UUID, asks: Sequence[tuple[Ref, Permission]]
-    ) -> list[int]:
+    ) -> list[AccessLevel]:
         """Several :meth:`require` in one call; NOT_FOUND wins over PERMISSION_DENIED."""
         return decide(asks, await self.ask(user_id, [Ask(ref, perm) for ref, perm in asks]))
 
-    async def access_of(self, user_id: uuid.UUID, refs: Sequence[Ref]) -> dict[uuid.UUID, int]:
+    async def access_of(
+        self, user_id: uuid.UUID, refs: Sequence[Ref]
+    ) -> dict[uuid.UUID, AccessLevel]:
         """The caller's access to each resource it may read; unseen ones are left out."""
         return readable(refs, await self.ask(user_id, [Ask(ref) for ref in refs]))
 
@@ -217,9 +225,9 @@ class Authorizer:
 
     async def visible(
         self, user_id: uuid.UUID, kind: Kind, permission: Permission = Permission.READ
-    ) -> dict[uuid.UUID, int]:
+    ) -> dict[uuid.UUID, AccessLevel]:
         """Every resource of a kind the user has the permission on, with the user's access."""
-        found: dict[uuid.UUID, int] = {}
+        found: dict[uuid.UUID, AccessLevel] = {}
         token = ""
         while True:
             reply = await self._call(
