@@ -154,3 +154,12 @@ def object_schema(required: list[str], properties: dict[str, Schema]) -> Schema:
         "required": required,
         "properties": properties,
     }
+
+
+def at_least_one(schema: Schema) -> Schema:
+    """The one rule of every PATCH: the body names at least one field, else 422.
+
+    An empty update mask would mean "replace everything" (AIP-134), and an empty body is
+    more often a client's mistake than a wish to change nothing.
+    """
+    return {**schema, "minProperties": 1}

@@ -13,6 +13,7 @@ from services.gateway.routes.common import (
     GENDER_SCHEMA,
     NEW_PASSWORD_SCHEMA,
     PASSWORD_SCHEMA,
+    at_least_one,
     nullable,
     object_schema,
 )
@@ -25,15 +26,17 @@ PROFILE_FIELDS = ("display_name", "birth_date", "gender")
 # answers 423 account_locked (errors.REASON_STATUS), like sign-in.
 
 
-# Only the fields present change (the update mask names exactly them); an empty body is an
-# empty mask, which auth answers with the account unchanged, as a JSON merge patch would.
-UPDATE_SCHEMA = object_schema(
-    [],
-    {
-        "display_name": nullable(DISPLAY_NAME_SCHEMA),
-        "birth_date": nullable(BIRTH_DATE_SCHEMA),
-        "gender": nullable(GENDER_SCHEMA),
-    },
+# Only the fields present change (the update mask names exactly them); like every PATCH, the
+# body names at least one.
+UPDATE_SCHEMA = at_least_one(
+    object_schema(
+        [],
+        {
+            "display_name": nullable(DISPLAY_NAME_SCHEMA),
+            "birth_date": nullable(BIRTH_DATE_SCHEMA),
+            "gender": nullable(GENDER_SCHEMA),
+        },
+    )
 )
 CHANGE_PASSWORD_SCHEMA = object_schema(
     ["current_password", "new_password"],

@@ -13,6 +13,7 @@ from services.gateway.routes.common import (
     NOT_BLANK,
     TIME_SCHEMA,
     UUID_SCHEMA,
+    at_least_one,
     json_time,
     nullable,
     object_schema,
@@ -92,11 +93,6 @@ def photo_json(photo: pb.Photo, photo_url: str) -> dict[str, Any]:
         # The same string as the download's ETag header, ready for If-None-Match.
         "etag": quoted_etag(photo.etag),
     }
-
-
-def at_least_one(schema: Schema) -> Schema:
-    # An empty update mask would mean "replace everything" (AIP-134): a PATCH names a field.
-    return {**schema, "minProperties": 1}
 
 
 def fields_present(body: Mapping[str, Any], names: Iterable[str]) -> list[str]:
