@@ -14,10 +14,10 @@ import grpc
 
 from services.common import reasons
 from services.common.errors import PermissionDenied, Unauthenticated
-from services.common.tls import peer_common_name
+from services.common.tls import peer_component
 from services.common.tokens import Principal, TokenVerifier, principal_from_context
 
-# The names in the services' certificates.
+# The components the services' certificates name (spiffe://trackcc/<component>).
 GATEWAY = "gateway"
 AUTH = "auth"
 ROSTER = "roster"
@@ -26,7 +26,7 @@ SHARING = "sharing"
 
 def require_caller(context: grpc.aio.ServicerContext, *allowed: str) -> str:
     """The calling service's name, if it is one of ``allowed``; else PERMISSION_DENIED."""
-    name = peer_common_name(context)
+    name = peer_component(context)
     if name is None or name not in allowed:
         raise PermissionDenied(
             "this service may not call this method", reason=reasons.CALLER_NOT_ALLOWED

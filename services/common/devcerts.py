@@ -16,19 +16,13 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from services.common.tls import TlsFiles
+from services.common.tls import TlsFiles, spiffe_id
 
 LEAF_NAMES = ("gateway", "auth", "roster", "sharing")
 # Below the 366 days that Mozilla's TLS guidelines (and browsers, at 398) accept for a leaf.
 LEAF_VALIDITY = dt.timedelta(days=365)
 # A leaf this close to its end is made anew at the next start, so a developer's never lapses.
 _RENEW_BEFORE = dt.timedelta(days=30)
-SPIFFE_TRUST_DOMAIN = "trackcc"
-
-
-def spiffe_id(component: str) -> str:
-    """The URI SAN that names a component to its peers: ``spiffe://trackcc/<component>``."""
-    return f"spiffe://{SPIFFE_TRUST_DOMAIN}/{component}"
 
 
 @dataclass(frozen=True)

@@ -83,8 +83,27 @@ def secure_channel(
     )
 
 
-def peer_common_name(context: grpc.aio.ServicerContext) -> str | None:
-    """The common name of the authenticated client certificate, if any."""
-    auth = context.auth_context()
-    names = auth.get("x509_common_name") or []
-    return names[0].decode() if names else None
+SPIFFE_TRUST_DOMAIN = "trackcc"
+SPIFFE_PREFIX = f"spiffe://{SPIFFE_TRUST_DOMAIN}/"
+
+
+def spiffe_id(component: str) -> str:
+    """The URI SAN that names a component to its peers: ``spiffe://trackcc/<component>``."""
+    return SPIFFE_PREFIX + component
+
+
+def peer_component(context: grpc.aio.ServicerContext) -> str | None:
+    """The component that the authenticated client certificate names, if any.
+
+    A peer is known by the SPIFFE ID in its certificate's URI SAN (``spiffe://trackcc/roster``),
+    which gRPC checks and exposes as ``peer_spiffe_id`` only when the certificate carries
+    exactly one; a common name alone proves nothing (any name can be put there).
+    """
+    ids = context.auth_context().get("peer_spiffe_id") or []
+    if len(ids) != 1:
+        return None
+    spiffe_id = ids[0].decode(errors="replace")
+    if not spiffe_id.startswith(SPIFFE_PREFIX):
+        return None
+    component = spiffe_id.removeprefix(SPIFFE_PREFIX)
+    return component if component.isascii() and component.isalpha() else None

@@ -180,7 +180,8 @@ def test_every_component_has_service_hpa_pdb_spread_and_monitor(variant: str) ->
         monitor = by_name(objects, "ServiceMonitor", name)
         assert monitor["spec"]["endpoints"][0]["port"] == "metrics"
         certificate = by_name(objects, "Certificate", name)
-        # sharing authorizes callers by the certificate's CN (services/common/callers.py).
+        # Services authorize callers by the certificate's SPIFFE ID (services/common/callers.py).
+        assert certificate["spec"]["uris"] == [f"spiffe://trackcc/{component}"]
         assert certificate["spec"]["commonName"] == component
         assert "client auth" in certificate["spec"]["usages"]
 

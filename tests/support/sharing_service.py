@@ -119,6 +119,7 @@ class Sharing:
     gateway: pb_grpc.SharingServiceAsyncStub
     auth: pb_grpc.SharingServiceAsyncStub
     dsn: str
+    target: str  # where it listens, for a channel with a certificate of the test's own
 
     def person(
         self, email: str, name: str = "Ms Rivera", *, verified: bool = True, role: str = "teacher"
@@ -242,6 +243,7 @@ async def running_sharing(
                     gateway=_stub(gateway),
                     auth=_stub(auth),
                     dsn=dsn,
+                    target=service.target,
                 )
     finally:
         sink.stop()

@@ -14,7 +14,7 @@ from google.protobuf import empty_pb2, field_mask_pb2
 from services.auth.deletion import DeletionWorker
 from services.auth.purge_clients import GrpcPurgeClients
 from services.common.devcerts import DevPki
-from services.common.tls import peer_common_name
+from services.common.tls import peer_component
 from services.sharing.service import DEFINITION as SHARING
 from tests.support.auth_calls import (
     EMAIL,
@@ -94,7 +94,7 @@ class FakeRoster(roster_service_pb2_grpc.RosterServiceServicer):
     async def PurgeUser(
         self, request: roster_service_pb2.PurgeUserRequest, context: grpc.aio.ServicerContext
     ) -> roster_service_pb2.PurgeUserResponse:
-        self.callers.append(peer_common_name(context))
+        self.callers.append(peer_component(context))
         if not self.ready:
             await context.abort(grpc.StatusCode.UNIMPLEMENTED, "not yet")
         return roster_service_pb2.PurgeUserResponse(classes_deleted=2, students_deleted=31)

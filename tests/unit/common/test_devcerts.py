@@ -10,7 +10,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from services.common.devcerts import ensure_dev_pki, spiffe_id
+from services.common.devcerts import ensure_dev_pki
+from services.common.tls import spiffe_id
 
 
 def _replace_leaf(pki_dir: Path, name: str, days_left: int, *, old_style: bool) -> None:

@@ -448,7 +448,8 @@ spec:
 {{- end }}
 {{- if $root.Values.certManager.enabled }}
 ---
-# The CN is the component's name: sharing authorizes its callers by it (callers.py).
+# The URI SAN spiffe://trackcc/<component> names the component: every service authorizes its
+# callers by it (services/common/callers.py), never by the common name alone.
 apiVersion: cert-manager.io/v1
 kind: Certificate
 metadata:
@@ -458,6 +459,8 @@ metadata:
 spec:
   secretName: {{ include "trackcc.tlsSecret" $ctx }}
   commonName: {{ $name }}
+  uris:
+    - {{ printf "spiffe://trackcc/%s" $name }}
   dnsNames:
     - {{ $fullname }}
     - {{ printf "%s.%s" $fullname $root.Release.Namespace }}
