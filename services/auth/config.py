@@ -31,6 +31,8 @@ class AuthSettings:
     """Signing keys, token claims and hashing limits of the auth service."""
 
     signing_keys: tuple[SigningKey, ...]
+    # Where they were read from: the verifier follows it, so a key file removed is a key retired.
+    keys_dir: Path
     active_kid: str
     issuer: str
     audience: str
@@ -64,6 +66,7 @@ class AuthSettings:
             raise ConfigError(ACTIVE_KID, f"names {active_kid!r}, which is not a key in {KEYS_DIR}")
         return cls(
             signing_keys=tuple(keys),
+            keys_dir=Path(env.str(KEYS_DIR)),
             active_kid=active_kid,
             issuer=env.jwt_issuer(),
             audience=env.jwt_audience(),

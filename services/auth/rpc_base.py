@@ -20,7 +20,7 @@ from services.common import reasons
 from services.common.callers import token_uuid
 from services.common.db import DbConnection
 from services.common.errors import PermissionDenied, Unauthenticated
-from services.common.tokens import Principal, TokenSigner, TokenVerifier, principal_from_context
+from services.common.tokens import Principal, TokenSigner, Verifier, principal_from_context
 
 Clock = Callable[[], dt.datetime]
 
@@ -36,7 +36,7 @@ class Deps:
     pool: asyncpg.Pool
     hashing: PasswordHashing
     signer: TokenSigner
-    verifier: TokenVerifier
+    verifier: Verifier
     clock: Clock
     metrics: AuthMetrics
     policy: SessionPolicy

@@ -19,11 +19,12 @@ from services.auth.rpc_base import Clock, Deps
 from services.auth.server import AuthServicer
 from services.auth.sessions import SessionPolicy
 from services.common.config import Env
+from services.common.jwks_reload import keys_dir_verifier
 from services.common.outbox import OutboxWorker
 from services.common.service_main import ServiceDefinition
 from services.common.timestamps import utc_now
 from services.common.tls import TlsFiles
-from services.common.tokens import TokenSigner, TokenVerifier, jwks_document
+from services.common.tokens import TokenSigner, jwks_document
 from trackcc.auth.v1 import auth_service_pb2, auth_service_pb2_grpc
 
 
@@ -71,8 +72,9 @@ def create_parts(
         settings.access_token_ttl_seconds,
         clock=lambda: clock().timestamp(),
     )
-    # auth checks its own tokens with its own keys; other services read the JWKS file.
-    verifier = TokenVerifier(jwks, settings.issuer, settings.audience)
+    # auth checks its own tokens with its own keys (followed on rotation); other services read
+    # the JWKS file.
+    verifier = keys_dir_verifier(settings.keys_dir, settings.issuer, settings.audience)
     outbox = OutboxWorker(
         pool, settings.smtp, registry, clock=clock, poll_seconds=settings.outbox_poll_seconds
     )

@@ -15,7 +15,7 @@ import grpc
 from services.common import reasons
 from services.common.errors import PermissionDenied, Unauthenticated
 from services.common.tls import peer_component
-from services.common.tokens import Principal, TokenVerifier, principal_from_context
+from services.common.tokens import Principal, Verifier, principal_from_context
 
 # The components the services' certificates name (spiffe://trackcc/<component>).
 GATEWAY = "gateway"
@@ -42,9 +42,7 @@ def token_uuid(value: str) -> uuid.UUID:
         raise Unauthenticated("invalid access token", reason=reasons.INVALID_TOKEN) from None
 
 
-def end_user(
-    context: grpc.aio.ServicerContext, verifier: TokenVerifier
-) -> tuple[Principal, uuid.UUID]:
+def end_user(context: grpc.aio.ServicerContext, verifier: Verifier) -> tuple[Principal, uuid.UUID]:
     """The end user of a user-facing call (which comes through the gateway only): the
     verified token and its user id."""
     require_caller(context, GATEWAY)

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import grpc
 import jwt
@@ -136,6 +136,15 @@ class TokenSigner:
         )
 
 
+class Verifier(Protocol):
+    """What checks an access token: a :class:`TokenVerifier`, or one that reloads its keys
+    (:mod:`services.common.jwks_reload`)."""
+
+    def verify(self, token: str) -> Principal:
+        """The principal of a valid token; :class:`InvalidAccessToken` otherwise."""
+        ...
+
+
 class TokenVerifier:
     """Verifies access tokens against a JWK set; the set can be replaced on rotation."""
 
@@ -222,7 +231,7 @@ def bearer_token(authorization: str | None) -> str | None:
     return token.strip()
 
 
-def principal_from_context(context: grpc.aio.ServicerContext, verifier: TokenVerifier) -> Principal:
+def principal_from_context(context: grpc.aio.ServicerContext, verifier: Verifier) -> Principal:
     """The end user of a gRPC call, from the forwarded access token; else UNAUTHENTICATED."""
     metadata = dict(context.invocation_metadata() or ())
     value = metadata.get(AUTHORIZATION_METADATA)

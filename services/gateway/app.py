@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Callable
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
+from services.common.jwks_reload import jwks_file_verifier
 from services.gateway.appkeys import (
     CLIENTS,
     LIMITER,
@@ -17,7 +18,6 @@ from services.gateway.appkeys import (
     SETTINGS,
     VERIFIER,
 )
-from services.gateway.authn import JwksFileVerifier
 from services.gateway.clients import ClientsFactory, open_clients
 from services.gateway.config import GatewaySettings
 from services.gateway.middlewares import (
@@ -54,7 +54,7 @@ def create_app(
     )
     app[SETTINGS] = settings
     app[REGISTRY] = registry
-    app[VERIFIER] = JwksFileVerifier(
+    app[VERIFIER] = jwks_file_verifier(
         settings.jwks_file, settings.jwt_issuer, settings.jwt_audience, clock=clock
     )
     app[LIMITER] = SlidingWindowLimiter(settings.rate_limit_per_minute, 60.0, clock=clock)

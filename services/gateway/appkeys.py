@@ -7,7 +7,7 @@ from typing import Any
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
-from services.gateway.authn import JwksFileVerifier
+from services.common.jwks_reload import ReloadingVerifier
 from services.gateway.clients import ServiceClients
 from services.gateway.config import GatewaySettings
 from services.gateway.rate_limit import SlidingWindowLimiter
@@ -15,7 +15,7 @@ from services.gateway.session_states import SessionStates
 
 SETTINGS = web.AppKey("settings", GatewaySettings)
 CLIENTS = web.AppKey("clients", ServiceClients)
-VERIFIER = web.AppKey("verifier", JwksFileVerifier)
+VERIFIER = web.AppKey("verifier", ReloadingVerifier)
 LIMITER = web.AppKey("limiter", SlidingWindowLimiter)
 SESSIONS = web.AppKey("sessions", SessionStates)
 REGISTRY = web.AppKey("registry", CollectorRegistry)

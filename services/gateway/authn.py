@@ -1,80 +1,30 @@
-"""Access-token verification in the gateway, with the JWK set reloaded when its file changes.
+"""Access-token verification in the gateway (the JWK set reloaded when its file changes, by
+:mod:`services.common.jwks_reload`).
 
 Verifying here turns a bad token into ``401`` without a gRPC hop; the services verify the
 forwarded token again themselves. The session behind the token must still be active
-(:mod:`services.gateway.session_states`). The JWK set is a mounted file that the deployment
-rewrites on key rotation, so its modification time is checked (at most once a second).
+(:mod:`services.gateway.session_states`).
 """
 
 from __future__ import annotations
 
 import logging
-import time
-from pathlib import Path
 
-import jwt
 from aiohttp import web
 
 from services.common import reasons
-from services.common.tokens import (
-    InvalidAccessToken,
-    Principal,
-    TokenVerifier,
-    bearer_token,
-    load_jwks_file,
-)
+from services.common.tokens import InvalidAccessToken, Principal, Verifier, bearer_token
 from services.gateway.errors import ProblemError
-from services.gateway.rate_limit import Clock
 from services.gateway.session_states import SessionStates, SessionStateUnavailable
 
 logger = logging.getLogger(__name__)
-
-
-class JwksFileVerifier:
-    """A :class:`TokenVerifier` whose keys follow the JWK set file."""
-
-    def __init__(
-        self,
-        jwks_file: Path,
-        issuer: str,
-        audience: str,
-        clock: Clock = time.monotonic,
-        check_interval_seconds: float = 1.0,
-    ) -> None:
-        self._file = jwks_file
-        self._clock = clock
-        self._interval = check_interval_seconds
-        self._mtime = jwks_file.stat().st_mtime_ns
-        self._checked_at = clock()
-        self._verifier = TokenVerifier(load_jwks_file(jwks_file), issuer, audience)
-
-    def _reload_if_changed(self) -> None:
-        now = self._clock()
-        if now - self._checked_at < self._interval:
-            return
-        self._checked_at = now
-        try:
-            mtime = self._file.stat().st_mtime_ns
-            if mtime == self._mtime:
-                return
-            self._verifier.replace_keys(load_jwks_file(self._file))
-            self._mtime = mtime
-            logger.info("jwks reloaded")
-        except (OSError, ValueError, jwt.PyJWTError):
-            # A half-written file during rotation: keep the old keys and look again later.
-            logger.warning("jwks reload failed; keeping the previous keys")
-
-    def verify(self, token: str) -> Principal:
-        """The principal of a valid token; :class:`InvalidAccessToken` otherwise."""
-        self._reload_if_changed()
-        return self._verifier.verify(token)
 
 
 INVALID_TOKEN_HEADERS = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
 
 
 async def authenticate(
-    request: web.Request, verifier: JwksFileVerifier, sessions: SessionStates
+    request: web.Request, verifier: Verifier, sessions: SessionStates
 ) -> tuple[Principal, str]:
     """The principal and the raw ``Authorization`` value, or a ``401`` problem.
 

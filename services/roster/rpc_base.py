@@ -17,7 +17,7 @@ from services.common.callers import end_user
 from services.common.db import DbConnection
 from services.common.errors import NotFound, PermissionDenied
 from services.common.timestamps import utc_now
-from services.common.tokens import TokenVerifier
+from services.common.tokens import Verifier
 from services.roster import journal
 from services.roster.config import PhotoLimits
 from services.roster.metrics import RosterMetrics
@@ -32,7 +32,7 @@ class Deps:
 
     pool: asyncpg.Pool
     authorizer: Authorizer
-    verifier: TokenVerifier
+    verifier: Verifier
     photo_limits: PhotoLimits
     photo_executor: Executor | None
     metrics: RosterMetrics

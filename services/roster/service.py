@@ -11,8 +11,8 @@ import grpc
 from prometheus_client import CollectorRegistry
 
 from services.common.config import Env
+from services.common.jwks_reload import jwks_file_verifier
 from services.common.service_main import ServiceDefinition
-from services.common.tokens import TokenVerifier, load_jwks_file
 from services.roster.config import RosterSettings
 from services.roster.metrics import RosterMetrics
 from services.roster.reconciler import Reconciler
@@ -59,9 +59,7 @@ def build_parts(
 ) -> RosterParts:
     """The parts; tests wrap the authorizer to fail a step on purpose, and drive the
     reconciler themselves."""
-    verifier = TokenVerifier(
-        load_jwks_file(settings.jwks_file), settings.jwt_issuer, settings.jwt_audience
-    )
+    verifier = jwks_file_verifier(settings.jwks_file, settings.jwt_issuer, settings.jwt_audience)
     sharing = SharingChannel(settings.sharing_target, settings.tls, settings.sharing_server_name)
     authorizer = wrap_authorizer(sharing.authorizer)
     executor = ThreadPoolExecutor(max_workers=PHOTO_WORKERS, thread_name_prefix="photos")

@@ -14,7 +14,7 @@ from services.common import reasons
 from services.common.callers import end_user
 from services.common.db import DbConnection
 from services.common.errors import NotFound, PermissionDenied
-from services.common.tokens import Principal, TokenVerifier
+from services.common.tokens import Principal, Verifier
 from services.sharing import checks, permissions
 from services.sharing.access_log import RecentViews
 from services.sharing.permissions import Access, Permission
@@ -28,7 +28,7 @@ class Deps:
     """Injected into the servicer: tests pass a fixed clock and drive the mail worker."""
 
     pool: asyncpg.Pool
-    verifier: TokenVerifier
+    verifier: Verifier
     clock: Clock
     public_url: str
     # Called after a transaction that enqueued mail has committed (wakes the outbox worker).

@@ -9,10 +9,10 @@ import grpc
 from prometheus_client import CollectorRegistry
 
 from services.common.config import Env
+from services.common.jwks_reload import jwks_file_verifier
 from services.common.outbox import Clock, OutboxWorker
 from services.common.service_main import ServiceDefinition
 from services.common.timestamps import utc_now
-from services.common.tokens import TokenVerifier, load_jwks_file
 from services.sharing.config import SharingSettings
 from services.sharing.rpc_base import Deps
 from services.sharing.server import SharingServicer
@@ -42,9 +42,7 @@ def build_parts(
     start_worker: bool = True,
 ) -> SharingParts:
     """The parts; tests pass a clock and drive the worker themselves (``start_worker=False``)."""
-    verifier = TokenVerifier(
-        load_jwks_file(settings.jwks_file), settings.jwt_issuer, settings.jwt_audience
-    )
+    verifier = jwks_file_verifier(settings.jwks_file, settings.jwt_issuer, settings.jwt_audience)
     worker = OutboxWorker(
         pool, settings.smtp, registry, clock=clock, poll_seconds=settings.outbox_poll_seconds
     )
