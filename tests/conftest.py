@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
 from services.common.devcerts import DevPki, ensure_dev_pki
 from services.localstack.postgres import PostgresEndpoint
 from tests.support.engine import ContainerEngine, NoEngine, describe_backend, open_engine
-from tests.support.postgres import TestDatabase, create_test_database, postgres_endpoint
+from tests.support.postgres import (
+    TestDatabase,
+    create_test_database,
+    drop_test_database,
+    postgres_endpoint,
+)
 from tests.support.terminal import TerminalLines
 
 
@@ -43,9 +48,11 @@ def pg_endpoint(
 
 
 @pytest.fixture
-async def database(pg_endpoint: PostgresEndpoint) -> TestDatabase:
-    """A fresh provisioned database per test: no test sees another's rows."""
-    return await create_test_database(pg_endpoint)
+async def database(pg_endpoint: PostgresEndpoint) -> AsyncIterator[TestDatabase]:
+    """A fresh provisioned database per test: no test sees another's rows; dropped after."""
+    created = await create_test_database(pg_endpoint)
+    yield created
+    await drop_test_database(created)
 
 
 @pytest.fixture(scope="session")

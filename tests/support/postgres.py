@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import asyncpg
 from testcontainers.community.postgres import PostgresContainer
 from testcontainers.core.config import testcontainers_config
 
@@ -59,7 +60,7 @@ def _container(engine: ContainerEngine) -> Iterator[PostgresEndpoint]:
         .with_command(list(_FAST_UNSAFE))
         # The data lives in memory; initdb makes the sub-folder its own (the tmpfs is root's).
         .with_env("PGDATA", f"{MEMORY_DATA}/pg")
-        .with_tmpfs_mount(MEMORY_DATA, "size=2g,mode=1777")
+        .with_tmpfs_mount(MEMORY_DATA, "size=6g,mode=1777")
         .with_kwargs(labels=TEST_LABELS)
     )
     with container:
@@ -88,6 +89,17 @@ class TestDatabase:
 
     def admin_dsn(self) -> str:
         return self.endpoint.dsn(self.name)
+
+
+async def drop_test_database(database: TestDatabase) -> None:
+    """Drops it, ending any connection left behind: a run makes hundreds of databases, and
+    the container keeps them in memory."""
+    conn = await asyncpg.connect(database.endpoint.dsn("postgres"))
+    try:
+        statement = "SELECT format('DROP DATABASE IF EXISTS %I WITH (FORCE)', $1::text)"
+        await conn.execute(await conn.fetchval(statement, database.name))
+    finally:
+        await conn.close()
 
 
 async def create_test_database(endpoint: PostgresEndpoint) -> TestDatabase:

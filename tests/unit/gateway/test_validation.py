@@ -52,9 +52,10 @@ def test_valid_body_passes() -> None:
     validate({"display_name": None}, UPDATE_SCHEMA)
 
 
-def test_empty_profile_patch_is_a_no_op_but_unknown_fields_are_rejected() -> None:
-    # An empty merge patch changes nothing (RFC 7396); auth answers the account unchanged.
-    validate({}, UPDATE_SCHEMA)  # no ProblemError
+def test_empty_profile_patch_and_unknown_fields_are_rejected() -> None:
+    # One rule for every PATCH: the body names at least one field (docs/api.md).
+    assert [e.field for e in _errors({}, UPDATE_SCHEMA)] == ["body"]
+    validate({"gender": None}, UPDATE_SCHEMA)  # one field, even null, is a patch
     assert [e.field for e in _errors({"role": "support"}, UPDATE_SCHEMA)] == ["role"]
 
 
