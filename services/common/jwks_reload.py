@@ -74,9 +74,12 @@ def jwks_file_verifier(
 ) -> ReloadingVerifier:
     """Follows the JWK set file (gateway, roster, sharing)."""
     return ReloadingVerifier(
-        lambda: load_jwks_file(path), lambda: path.stat().st_mtime_ns, issuer, audience,
+        lambda: load_jwks_file(path),
+        lambda: path.stat().st_mtime_ns,
+        issuer,
+        audience,
         clock=clock,
-    )  # fmt: skip
+    )
 
 
 def keys_dir_verifier(directory: Path, issuer: str, audience: str) -> ReloadingVerifier:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import docker.errors
+import pytest
 from docker.models.containers import Container
 from docker.models.networks import Network
 
@@ -36,7 +37,7 @@ from services.localstack.layout import DataLayout, prepare
 from services.localstack.settings import StackSettings
 from tests.e2e.mail import mail_link, token_of
 from tests.e2e.stack import PASSWORD, HttpsClient, Response
-from tests.support.engine import TEST_LABELS, ContainerEngine
+from tests.support.engine import TEST_LABELS, ContainerEngine, NoEngine
 from tests.support.ports import free_port
 from tests.support.postgres import MEMORY_DATA
 
@@ -78,6 +79,18 @@ class ContainerStack(HttpsClient):
         with contextlib.suppress(OSError):
             return self.request("GET", "/readyz")[0] == 200
         return False
+
+    def metrics(self, service: str) -> str:
+        """``/metrics`` of a service, fetched from inside the network (its port is not
+        published): what Prometheus in the cluster would scrape."""
+        url = f"http://{service}:{METRICS_PORT}/metrics"
+        code = (
+            "import urllib.request; "
+            f"print(urllib.request.urlopen({url!r}, timeout=10).read().decode())"
+        )
+        exit_code, output = self.containers["gateway"].exec_run(["python", "-c", code])
+        assert exit_code == 0 and isinstance(output, bytes), output
+        return output.decode(errors="replace")
 
     def aliases(self, name: str) -> list[str]:
         return [name]
@@ -131,6 +144,13 @@ def _wait_for_postgres(container: Container, password: str) -> None:
             return
         time.sleep(0.3)
     raise AssertionError("postgres not ready in its container")
+
+
+def require_engine(engine: ContainerEngine | NoEngine) -> ContainerEngine:
+    """The engine, or the test reported as not run with the reason (never as passed)."""
+    if isinstance(engine, NoEngine):
+        pytest.skip(f"container tests not run: {engine.reason}")
+    return engine
 
 
 @contextlib.contextmanager

@@ -9,8 +9,6 @@ restart of its container is a real restart, not a new empty database.
 from __future__ import annotations
 
 import collections
-import email
-import email.policy
 import json
 import time
 import uuid
@@ -22,9 +20,11 @@ from tests.e2e.container_stack import (
     STOP_GRACE_SECONDS,
     ContainerStack,
     expect_json,
+    require_engine,
     running_container_stack,
     verified_account,
 )
+from tests.e2e.mail import mail_count
 from tests.e2e.stack import PASSWORD
 from tests.support import containers
 from tests.support.engine import ContainerEngine, NoEngine
@@ -41,10 +41,9 @@ MAIL_SECONDS = 120.0  # the outbox retries after 10 s, 20 s, 40 s ... (RetryPoli
 def stack(
     container_engine: ContainerEngine | NoEngine, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ContainerStack]:
-    if isinstance(container_engine, NoEngine):
-        pytest.skip(f"container tests not run: {container_engine.reason}")
+    engine = require_engine(container_engine)
     work = tmp_path_factory.mktemp("faults")
-    with running_container_stack(container_engine, work, durable_postgres=True) as running:
+    with running_container_stack(engine, work, durable_postgres=True) as running:
         yield running
 
 
@@ -128,15 +127,6 @@ def _report(line: str) -> None:
     print(line)  # noqa: T201 - the figures are what these tests are for
 
 
-def _delivered(stack: ContainerStack, addresses: set[str]) -> collections.Counter[str]:
-    counts: collections.Counter[str] = collections.Counter()
-    for eml in (stack.data_dir / "mail").glob("*.eml"):
-        message = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
-        if str(message["To"]) in addresses:
-            counts[str(message["To"])] += 1
-    return counts
-
-
 def test_mail_waits_while_smtp_is_down_and_goes_out_once(stack: ContainerStack) -> None:
     smtp = stack.containers["smtp"]
     containers.stop(smtp, STOP_GRACE_SECONDS)
@@ -144,28 +134,19 @@ def test_mail_waits_while_smtp_is_down_and_goes_out_once(stack: ContainerStack) 
     for address in addresses:
         body = {"email": address, "password": PASSWORD, "role": "guardian"}
         expect_json(stack.request("POST", "/v1/accounts", body), 201)
-    assert _delivered(stack, addresses) == {}
+    assert mail_count(stack, addresses) == {}
     containers.restart(smtp)
     took = containers.wait_until(
-        lambda: set(_delivered(stack, addresses)) == addresses, MAIL_SECONDS, "mail delivered"
+        lambda: set(mail_count(stack, addresses)) == addresses, MAIL_SECONDS, "mail delivered"
     )
     # Nothing is pending any more, so no second copy can still come.
     containers.wait_until(lambda: _outbox_pending(stack) == 0, MAIL_SECONDS, "outbox empty")
     _report(f"\nsmtp stopped: {len(addresses)} mails delivered {took:.1f} s after it was back")
-    assert _delivered(stack, addresses) == dict.fromkeys(addresses, 1)
+    assert mail_count(stack, addresses) == dict.fromkeys(addresses, 1)
 
 
 def _outbox_pending(stack: ContainerStack) -> float:
-    code, output = stack.containers["gateway"].exec_run(
-        [
-            "python",
-            "-c",
-            "import urllib.request; print(urllib.request.urlopen("
-            "'http://auth:9464/metrics', timeout=10).read().decode())",
-        ]
-    )
-    assert code == 0 and isinstance(output, bytes), output
-    for line in output.decode().splitlines():
+    for line in stack.metrics("auth").splitlines():
         if line.startswith("trackcc_mail_outbox_pending"):
             return float(line.rsplit(" ", 1)[1])
     raise AssertionError("auth exports no trackcc_mail_outbox_pending")

@@ -19,10 +19,10 @@ from deploy.docker.images import ImageCheckError, check_image, ensure_images
 from deploy.docker.rootfs import PYTHON_BASE
 from tests.e2e.container_stack import (
     GRPC_PORTS,
-    METRICS_PORT,
     STOP_GRACE_SECONDS,
     ContainerStack,
     expect_json,
+    require_engine,
     running_container_stack,
     verified_account,
 )
@@ -42,9 +42,8 @@ FAULT_TIMEOUT_SECONDS = 90.0
 def stack(
     container_engine: ContainerEngine | NoEngine, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ContainerStack]:
-    if isinstance(container_engine, NoEngine):
-        pytest.skip(f"container tests not run: {container_engine.reason}")
-    with running_container_stack(container_engine, tmp_path_factory.mktemp("containers")) as s:
+    engine = require_engine(container_engine)
+    with running_container_stack(engine, tmp_path_factory.mktemp("containers")) as s:
         yield s
 
 
@@ -79,32 +78,14 @@ def test_a_teacher_shares_a_class_that_a_guardian_then_reads(stack: ContainerSta
     assert [item["id"] for item in listed["items"]] == [class_id]
 
 
-def _inside(stack: ContainerStack, container: str, code: str) -> tuple[int, str]:
-    exit_code, output = stack.containers[container].exec_run(["python", "-c", code])
-    assert exit_code is not None and isinstance(output, bytes)
-    return exit_code, output.decode(errors="replace")
-
-
 def test_metrics_are_served_on_each_services_port_inside_the_network(
     stack: ContainerStack,
 ) -> None:
     for service in GRPC_PORTS:
-        code, text = _inside(
-            stack,
-            "gateway",
-            "import urllib.request; print(urllib.request.urlopen("
-            f"'http://{service}:{METRICS_PORT}/metrics', timeout=10).read().decode())",
-        )
-        assert code == 0, text
+        text = stack.metrics(service)
         assert "grpc_server_handled_total" in text or "grpc_server_started_total" in text, text
     # The sign-ins of the journey were counted where they happened.
-    code, text = _inside(
-        stack,
-        "gateway",
-        f"import urllib.request; print(urllib.request.urlopen('http://auth:{METRICS_PORT}"
-        "/metrics', timeout=10).read().decode())",
-    )
-    assert 'trackcc_auth_logins_total{result="success"}' in text
+    assert 'trackcc_auth_logins_total{result="success"}' in stack.metrics("auth")
 
 
 def test_only_the_gateways_https_port_reaches_the_host(stack: ContainerStack) -> None:
@@ -195,9 +176,7 @@ def test_sigterm_stops_every_container_within_its_grace_without_sigkill(
 
 @pytest.fixture
 def engine(container_engine: ContainerEngine | NoEngine) -> ContainerEngine:
-    if isinstance(container_engine, NoEngine):
-        pytest.skip(f"container tests not run: {container_engine.reason}")
-    return container_engine
+    return require_engine(container_engine)
 
 
 def test_a_second_build_of_unchanged_content_builds_nothing(engine: ContainerEngine) -> None:

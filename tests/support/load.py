@@ -13,7 +13,7 @@ from tests.e2e.stack import HttpsClient
 class Load:
     """One thread reading ``paths`` in turn, as fast as the stack answers, until closed.
 
-    Every answer is kept as (index, path, status); a connection failure counts as status 0.
+    Every answer is kept as (path, status); a connection failure counts as status 0.
     """
 
     def __init__(self, stack: HttpsClient, token: str, paths: list[str]) -> None:
