@@ -104,14 +104,14 @@ def _debootstrap() -> str:
     raise BaseImageError("debootstrap is missing: as root, apt-get install debootstrap")
 
 
-def bootstrap(recipe: BaseRecipe, work_dir: Path, log: Path) -> Path:
-    """Runs debootstrap for ``recipe`` into a fresh folder under ``work_dir``; returns it."""
+def bootstrap(recipe: BaseRecipe, work_dir: Path, log: Path, debootstrap: str) -> Path:
+    """Runs ``debootstrap`` for ``recipe`` into a fresh folder under ``work_dir``; returns it."""
     if os.geteuid() != 0:
         raise BaseImageError("debootstrap needs root to build the base images")
     work_dir.mkdir(parents=True, exist_ok=True)
     root = Path(tempfile.mkdtemp(prefix=recipe.repository + "-", dir=work_dir))
     command = [
-        _debootstrap(),
+        debootstrap,
         "--variant=minbase",
         "--include=" + ",".join(recipe.packages),
         SUITE,
@@ -161,11 +161,17 @@ def ensure_bases(
 ) -> list[str]:
     """Makes every base image that is not already there, in parallel; returns their tags."""
     missing = [recipe for recipe in recipes if not image_exists(client, recipe.tag)]
+    if not missing:
+        return [recipe.tag for recipe in recipes]
+    # Installed once, before the threads: two apt-get runs at a time fight over dpkg's lock and
+    # one of them fails (it did, on a fresh machine).
+    debootstrap = _debootstrap()
 
     # Debootstrap is mostly waiting on downloads, one package at a time, so two of them run
     # side by side in about the time of one.
     def make(recipe: BaseRecipe) -> None:
-        root = bootstrap(recipe, work_dir, log.with_name(f"{log.stem}-{recipe.repository}.log"))
+        log_file = log.with_name(f"{log.stem}-{recipe.repository}.log")
+        root = bootstrap(recipe, work_dir, log_file, debootstrap)
         try:
             import_root(root, recipe.tag, ["ENV LANG=C.UTF-8", 'CMD ["/bin/bash"]'])
         finally:
