@@ -26,7 +26,7 @@ from bench.seed import (
 )
 from bench.stats import LatencySummary, summarize
 from services.common.devcerts import DevPki
-from services.common.tls import secure_channel
+from services.common.tls import GrpcTarget, secure_channel
 from trackcc.sharing.v1 import sharing_service_pb2 as pb
 from trackcc.sharing.v1 import sharing_service_pb2_grpc as pb_grpc
 
@@ -120,7 +120,7 @@ async def drive(
 
 
 async def measure_checks(
-    target: str, pki: DevPki, groups: int, sizes: CheckSizes, rng: random.Random
+    target: GrpcTarget, pki: DevPki, groups: int, sizes: CheckSizes, rng: random.Random
 ) -> list[tuple[str, LatencySummary]]:
     """The phases at the current table size."""
     channel = secure_channel(target, pki.leaf("roster"))
@@ -148,7 +148,7 @@ async def measure_checks(
 
 
 async def run_check_against(
-    target: str, pki: DevPki, sharing_owner_dsn: str, reporter: Reporter, sizes: CheckSizes
+    target: GrpcTarget, pki: DevPki, sharing_owner_dsn: str, reporter: Reporter, sizes: CheckSizes
 ) -> None:
     """Fills the table up to each size in turn and measures; works on any sharing service."""
     reporter.note(

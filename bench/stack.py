@@ -27,6 +27,7 @@ import aiohttp
 import psutil
 
 from services.common.devcerts import DevPki
+from services.common.tls import GrpcTarget
 from services.localstack.database import LocalDatabase, open_database
 from services.localstack.layout import DataLayout
 
@@ -80,8 +81,9 @@ class BenchStack:
                     return child
         raise RuntimeError(f"{wanted} is not running under the stack")
 
-    def grpc_target(self, service: str) -> str:
-        """``localhost:<port>`` of a service; its leaf certificate names localhost."""
+    def grpc_target(self, service: str) -> GrpcTarget:
+        """Where a service answers on loopback, and its name (what its leaf certificate
+        names)."""
         # Newer stacks write their ports to <data dir>/run/ports.json; older ones only hand
         # them to the child in its environment, which psutil can read (same user).
         ports_file = self.data_dir / "run" / "ports.json"
@@ -90,7 +92,7 @@ class BenchStack:
         else:
             listen = self.component(service).environ()[f"TRACKCC_{service.upper()}_LISTEN"]
             port = int(listen.rpartition(":")[2])
-        return f"localhost:{port}"
+        return GrpcTarget(f"127.0.0.1:{port}", service)
 
     def database(self) -> LocalDatabase:
         """Joins the stack's embedded PostgreSQL (pgserver counts us as one more user)."""

@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives import serialization
 
 from services.common.config import ConfigError, Env
 from services.common.outbox import SmtpSettings
+from services.common.tls import GrpcTarget
 from services.common.tokens import SigningKey, load_signing_keys
 
 KEYS_DIR = "TRACKCC_AUTH_JWT_KEYS_DIR"
@@ -49,8 +50,8 @@ class AuthSettings:
     smtp: SmtpSettings
     outbox_enabled: bool
     outbox_poll_seconds: float
-    roster_target: str
-    sharing_target: str
+    roster_target: GrpcTarget
+    sharing_target: GrpcTarget
     deletion_worker_enabled: bool
     deletion_poll_seconds: float
 
@@ -83,8 +84,10 @@ class AuthSettings:
             smtp=SmtpSettings.from_env(env),
             outbox_enabled=env.bool("TRACKCC_AUTH_OUTBOX_ENABLED", True),
             outbox_poll_seconds=env.float("TRACKCC_AUTH_OUTBOX_POLL_SECONDS", 2.0, minimum=0.05),
-            roster_target=env.str("TRACKCC_AUTH_ROSTER_TARGET", "localhost:50052"),
-            sharing_target=env.str("TRACKCC_AUTH_SHARING_TARGET", "localhost:50053"),
+            roster_target=GrpcTarget.from_env(env, "TRACKCC_AUTH_ROSTER_TARGET", "localhost:50052"),
+            sharing_target=GrpcTarget.from_env(
+                env, "TRACKCC_AUTH_SHARING_TARGET", "localhost:50053"
+            ),
             deletion_worker_enabled=env.bool("TRACKCC_AUTH_DELETION_WORKER_ENABLED", True),
             deletion_poll_seconds=env.float(
                 "TRACKCC_AUTH_DELETION_POLL_SECONDS", 5.0, minimum=0.05

@@ -11,7 +11,7 @@ from typing import Final, Protocol, cast
 
 import grpc
 
-from services.common.tls import TlsFiles, secure_channel
+from services.common.tls import GrpcTarget, TlsFiles, secure_channel
 from trackcc.roster.v1 import roster_service_pb2, roster_service_pb2_grpc
 from trackcc.sharing.v1 import sharing_service_pb2, sharing_service_pb2_grpc
 
@@ -39,7 +39,9 @@ class PurgeClients(Protocol):
 class GrpcPurgeClients:
     """Long-lived channels to roster and sharing."""
 
-    def __init__(self, roster_target: str, sharing_target: str, tls: TlsFiles) -> None:
+    def __init__(
+        self, roster_target: str | GrpcTarget, sharing_target: str | GrpcTarget, tls: TlsFiles
+    ) -> None:
         self._roster_channel = secure_channel(roster_target, tls)
         self._sharing_channel = secure_channel(sharing_target, tls)
         # grpc has no type information, so mypy would pick the stubs' sync overloads.

@@ -19,6 +19,12 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from services.common.tls import TlsFiles, spiffe_id
 
 LEAF_NAMES = ("gateway", "auth", "roster", "sharing")
+# Components whose server role is reached on loopback by name or address: the gateway, which a
+# developer's browser opens at https://localhost. The services are reached by their own name
+# (clients set it as the TLS server name), so their leaves do not vouch for localhost.
+LOOPBACK_SERVED = frozenset({"gateway"})
+_LOOPBACK_DNS = ("localhost",)
+_LOOPBACK_IPS = ("127.0.0.1", "::1")
 # Below the 366 days that Mozilla's TLS guidelines (and browsers, at 398) accept for a leaf.
 LEAF_VALIDITY = dt.timedelta(days=365)
 # A leaf this close to its end is made anew at the next start, so a developer's never lapses.
@@ -58,9 +64,10 @@ def ensure_dev_pki(directory: Path, names: tuple[str, ...] = LEAF_NAMES) -> DevP
     """Creates the CA and one certificate per name unless they exist; returns their paths.
 
     Every leaf names its component by the URI ``spiffe://trackcc/<name>`` (how peers tell
-    components apart), is valid for ``localhost``, ``127.0.0.1``, ``::1`` and its own name, and
-    may be used as server and as client certificate (mutual TLS between services). A leaf that
-    ends within 30 days, or has no such URI, is replaced.
+    components apart) and by the DNS name ``<name>``, and may be used as server and as client
+    certificate (mutual TLS between services). Only the components of ``LOOPBACK_SERVED`` are
+    also valid for ``localhost``, ``127.0.0.1`` and ``::1``. A leaf that ends within 30 days, or
+    whose names differ from these, is replaced.
     """
     pki = DevPki(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -118,19 +125,7 @@ def ensure_dev_pki(directory: Path, names: tuple[str, ...] = LEAF_NAMES) -> DevP
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - dt.timedelta(minutes=5))
             .not_valid_after(now + LEAF_VALIDITY)
-            .add_extension(
-                x509.SubjectAlternativeName(
-                    [
-                        # Peers check the component by this URI, not by the common name.
-                        x509.UniformResourceIdentifier(spiffe_id(name)),
-                        x509.DNSName("localhost"),
-                        x509.DNSName(name),
-                        x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-                        x509.IPAddress(ipaddress.ip_address("::1")),
-                    ]
-                ),
-                critical=False,
-            )
+            .add_extension(x509.SubjectAlternativeName(leaf_names(name)), critical=False)
             .add_extension(
                 x509.ExtendedKeyUsage(
                     [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
@@ -153,9 +148,22 @@ def ensure_dev_pki(directory: Path, names: tuple[str, ...] = LEAF_NAMES) -> DevP
     return pki
 
 
+def leaf_names(name: str) -> list[x509.GeneralName]:
+    """The subject alternative names of ``name``'s leaf."""
+    # Peers check the component by the URI, not by the common name.
+    names: list[x509.GeneralName] = [
+        x509.UniformResourceIdentifier(spiffe_id(name)),
+        x509.DNSName(name),
+    ]
+    if name in LOOPBACK_SERVED:
+        names += [x509.DNSName(dns) for dns in _LOOPBACK_DNS]
+        names += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in _LOOPBACK_IPS]
+    return names
+
+
 def _current(path: Path, name: str, now: dt.datetime) -> bool:
-    """False when the leaf ends soon or predates the SPIFFE ID and key identifiers: it is made
-    anew."""
+    """False when the leaf ends soon, predates the key identifiers or names other than
+    :func:`leaf_names` (an older style): it is made anew."""
     cert = x509.load_pem_x509_certificate(path.read_bytes())
     if cert.not_valid_after_utc - now < _RENEW_BEFORE:
         return False
@@ -164,4 +172,4 @@ def _current(path: Path, name: str, now: dt.datetime) -> bool:
         cert.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier)
     except x509.ExtensionNotFound:
         return False
-    return spiffe_id(name) in names.get_values_for_type(x509.UniformResourceIdentifier)
+    return set(names) == set(leaf_names(name))

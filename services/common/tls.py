@@ -52,6 +52,29 @@ class TlsFiles:
         )
 
 
+@dataclass(frozen=True)
+class GrpcTarget:
+    """Where a service answers, and the name its certificate must carry.
+
+    ``server_name`` None checks the address's own host name, as in the cluster (the Service's
+    DNS name is in the certificate). The local stack and the tests reach every service on
+    loopback and name the component instead, so a service's leaf need not vouch for localhost.
+    """
+
+    address: str
+    server_name: str | None = None
+
+    @classmethod
+    def from_env(cls, env: Env, name: str, default: str) -> GrpcTarget:
+        """``<X>_TARGET`` (host:port) and the optional ``<X>_SERVER_NAME`` beside it."""
+        if not name.endswith("_TARGET"):
+            raise ValueError(f"{name} does not end in _TARGET")
+        # Validated as host:port but passed to gRPC as written, so DNS names stay names.
+        env.address(name, default)
+        server_name = env.optional_str(name.removesuffix("_TARGET") + "_SERVER_NAME")
+        return cls(env.str(name, default), server_name)
+
+
 # Channel options every client uses: long-lived HTTP/2 connections kept warm, and
 # no port sharing with a stale server in tests.
 CHANNEL_OPTIONS: tuple[tuple[str, int | str], ...] = (
@@ -63,15 +86,18 @@ CHANNEL_OPTIONS: tuple[tuple[str, int | str], ...] = (
 
 
 def secure_channel(
-    target: str,
+    target: str | GrpcTarget,
     tls: TlsFiles,
     *,
     server_name: str | None = None,
     interceptors: Sequence[Any] = (),
 ) -> grpc.aio.Channel:
     """An mTLS channel to ``target`` that forwards the request id on every call, unary and
-    streaming; ``server_name`` overrides the name checked in the certificate, and
-    ``interceptors`` run after the request id's (the gateway's deadline)."""
+    streaming; ``server_name`` (else the target's) overrides the name checked in the
+    certificate, and ``interceptors`` run after the request id's (the gateway's deadline)."""
+    if isinstance(target, GrpcTarget):
+        server_name = server_name or target.server_name
+        target = target.address
     options: list[tuple[str, int | str]] = list(CHANNEL_OPTIONS)
     if server_name:
         options.append(("grpc.ssl_target_name_override", server_name))

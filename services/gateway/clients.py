@@ -18,7 +18,7 @@ import grpc
 from grpc_health.v1 import health_pb2_grpc
 
 from services.common.grpc_client import with_request_id
-from services.common.tls import secure_channel
+from services.common.tls import GrpcTarget, secure_channel
 from services.gateway.config import GatewaySettings
 from trackcc.auth.v1 import auth_service_pb2, auth_service_pb2_grpc
 from trackcc.roster.v1 import roster_service_pb2, roster_service_pb2_grpc
@@ -80,7 +80,7 @@ class ServiceClients:
     backends: tuple[Backend, ...]
 
 
-def _channel(target: str, settings: GatewaySettings) -> grpc.aio.Channel:
+def _channel(target: GrpcTarget, settings: GatewaySettings) -> grpc.aio.Channel:
     return secure_channel(
         target, settings.tls, interceptors=[_DeadlineAndRequestId(settings.grpc_timeout_seconds)]
     )

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from services.common.config import ConfigError, Env
-from services.common.tls import TlsFiles
+from services.common.tls import GrpcTarget, TlsFiles
 from services.gateway.client_address import IpNetwork, parse_networks
 
 PREFIX = "TRACKCC_GATEWAY"
@@ -23,9 +23,9 @@ class GatewaySettings:
     https_cert: Path
     https_key: Path
     tls: TlsFiles
-    auth_target: str
-    roster_target: str
-    sharing_target: str
+    auth_target: GrpcTarget
+    roster_target: GrpcTarget
+    sharing_target: GrpcTarget
     grpc_timeout_seconds: float
     max_body_bytes: int
     jwks_file: Path
@@ -49,9 +49,9 @@ class GatewaySettings:
             https_cert=env.file(f"{PREFIX}_HTTPS_CERT"),
             https_key=env.file(f"{PREFIX}_HTTPS_KEY"),
             tls=TlsFiles.from_env(env, PREFIX),
-            auth_target=_target(env, f"{PREFIX}_AUTH_TARGET", "localhost:50051"),
-            roster_target=_target(env, f"{PREFIX}_ROSTER_TARGET", "localhost:50052"),
-            sharing_target=_target(env, f"{PREFIX}_SHARING_TARGET", "localhost:50053"),
+            auth_target=GrpcTarget.from_env(env, f"{PREFIX}_AUTH_TARGET", "localhost:50051"),
+            roster_target=GrpcTarget.from_env(env, f"{PREFIX}_ROSTER_TARGET", "localhost:50052"),
+            sharing_target=GrpcTarget.from_env(env, f"{PREFIX}_SHARING_TARGET", "localhost:50053"),
             grpc_timeout_seconds=env.float(f"{PREFIX}_GRPC_TIMEOUT_SECONDS", 5.0, minimum=0.1),
             max_body_bytes=env.int(f"{PREFIX}_MAX_BODY_BYTES", 65536, minimum=1024),
             jwks_file=env.jwks_file(),
@@ -75,9 +75,3 @@ def _networks(env: Env, name: str) -> tuple[IpNetwork, ...]:
     except ValueError as error:
         message = f"must be comma-separated IP addresses or CIDR ranges: {error}"
         raise ConfigError(name, message) from None
-
-
-def _target(env: Env, name: str, default: str) -> str:
-    # Validated as host:port but passed to gRPC as written, so DNS names stay names.
-    env.address(name, default)
-    return env.str(name, default)

@@ -65,10 +65,16 @@ class Wiring:
     service_hosts: Mapping[str, str] | None = None
 
     def target(self, service: str) -> str:
-        # "localhost" because the leaf certificates name localhost (and each its own name),
-        # not the address.
-        host = (self.service_hosts or {}).get(service, "localhost")
+        host = (self.service_hosts or {}).get(service, LOOPBACK)
         return f"{host}:{self.service_ports[service].grpc}"
+
+    def target_environment(self, prefix: str, service: str) -> dict[str, str]:
+        """``<prefix>_<SERVICE>_TARGET`` and the name its certificate carries: a service's
+        leaf names the component (services/common/devcerts.py), not the loopback address."""
+        return {
+            f"{prefix}_{service.upper()}_TARGET": self.target(service),
+            f"{prefix}_{service.upper()}_SERVER_NAME": service,
+        }
 
 
 def _inherited() -> dict[str, str]:
@@ -118,7 +124,7 @@ def service_environment(service: str, wiring: Wiring) -> dict[str, str]:
     )
     # The call graph of docs/architecture.md: roster asks sharing; auth purges in both.
     for callee in CALLEES[service]:
-        env[f"{prefix}_{callee.upper()}_TARGET"] = wiring.target(callee)
+        env.update(wiring.target_environment(prefix, callee))
     if service == "auth":
         env["TRACKCC_AUTH_JWT_KEYS_DIR"] = str(wiring.layout.jwt_keys)
     return env
@@ -145,9 +151,8 @@ def gateway_environment(wiring: Wiring) -> dict[str, str]:
             f"{prefix}_TLS_CERT": str(tls.cert),
             f"{prefix}_TLS_KEY": str(tls.key),
             f"{prefix}_TLS_CA": str(tls.ca),
-            f"{prefix}_AUTH_TARGET": wiring.target("auth"),
-            f"{prefix}_ROSTER_TARGET": wiring.target("roster"),
-            f"{prefix}_SHARING_TARGET": wiring.target("sharing"),
         }
     )
+    for service in ("auth", "roster", "sharing"):
+        env.update(wiring.target_environment(prefix, service))
     return env

@@ -13,7 +13,7 @@ import aiohttp
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from services.common.tls import TlsFiles, secure_channel
+from services.common.tls import GrpcTarget, TlsFiles, secure_channel
 
 _PROBE_TIMEOUT_SECONDS = 2.0
 
@@ -29,7 +29,7 @@ class Probe(Protocol):
 class GrpcHealthProbe:
     """grpc.health.v1 Check of the service's full name: SERVING once its database answers."""
 
-    def __init__(self, target: str, tls: TlsFiles, service_name: str) -> None:
+    def __init__(self, target: GrpcTarget, tls: TlsFiles, service_name: str) -> None:
         self._channel = secure_channel(target, tls)
         self._stub = health_pb2_grpc.HealthStub(self._channel)
         self._service_name = service_name

@@ -17,6 +17,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
+from services.common.tls import GrpcTarget
 from services.localstack.components import (
     HEALTH_NAME,
     SERVICES,
@@ -134,7 +135,9 @@ async def run_stack(
             await supervisor.start(spec)
 
         probes: dict[str, Probe] = {
-            name: GrpcHealthProbe(wiring.target(name), pki.leaf("gateway"), HEALTH_NAME[name])
+            name: GrpcHealthProbe(
+                GrpcTarget(wiring.target(name), name), pki.leaf("gateway"), HEALTH_NAME[name]
+            )
             for name in services
         }
         if "gateway" in components:

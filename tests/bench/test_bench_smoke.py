@@ -45,7 +45,7 @@ async def test_check_bench_reports_positive_figures(
     out = io.StringIO()
     async with started_service(DEFINITION, env) as sharing:
         await run_check_against(
-            sharing.target, pki, database.owner_dsn("sharing"), Reporter(out), SMOKE
+            sharing.grpc_target, pki, database.owner_dsn("sharing"), Reporter(out), SMOKE
         )
 
     results = [json.loads(line) for line in out.getvalue().splitlines() if line.startswith("{")]

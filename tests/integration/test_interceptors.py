@@ -89,7 +89,7 @@ async def test_domain_error_keeps_its_reason_and_unknown_error_hides_details(
 ) -> None:
     servicer = _Faulty(asyncio.Event())  # type: ignore[abstract]
     async with running_service(_definition(servicer), env) as (port, metrics):  # type: ignore[arg-type]
-        async with client_channel(StartedService(port, metrics), pki) as channel:
+        async with client_channel(StartedService("roster", port, metrics), pki) as channel:
             stub = pb_grpc.RosterServiceStub(channel)
             with pytest.raises(grpc.aio.AioRpcError) as not_found:
                 await stub.GetClass(pb.GetClassRequest(class_id="c"))
@@ -114,7 +114,7 @@ async def test_shutdown_lets_an_in_flight_call_finish(env: Env, pki: DevPki) -> 
     servicer = _Faulty(release)  # type: ignore[abstract]
     service_cm = running_service(_definition(servicer), env)  # type: ignore[arg-type]
     port, metrics = await service_cm.__aenter__()
-    async with client_channel(StartedService(port, metrics), pki) as channel:
+    async with client_channel(StartedService("roster", port, metrics), pki) as channel:
         stub = pb_grpc.RosterServiceStub(channel)
         call = asyncio.ensure_future(
             stub.UpdateClass(pb.UpdateClassRequest(school_class=pb.Class(id="c1")))
@@ -131,7 +131,7 @@ async def test_shutdown_lets_an_in_flight_call_finish(env: Env, pki: DevPki) -> 
 async def test_request_id_travels_from_client_context_to_server_logs(env: Env, pki: DevPki) -> None:
     servicer = _Faulty(asyncio.Event())  # type: ignore[abstract]
     async with running_service(_definition(servicer), env) as (port, metrics):  # type: ignore[arg-type]
-        async with client_channel(StartedService(port, metrics), pki) as channel:
+        async with client_channel(StartedService("roster", port, metrics), pki) as channel:
             stub = pb_grpc.RosterServiceStub(channel)
             token = request_id_var.set("req-from-gateway-42")
             try:

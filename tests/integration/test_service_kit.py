@@ -92,7 +92,7 @@ async def test_client_without_a_certificate_from_our_ca_is_refused(
         # Trusts our server CA but presents a client certificate from another CA.
         foreign = stranger.leaf("gateway")
         mixed = type(foreign)(cert=foreign.cert, key=foreign.key, ca=pki.ca)
-        channel = secure_channel(service.target, mixed)
+        channel = secure_channel(service.grpc_target, mixed)
         try:
             health = health_pb2_grpc.HealthStub(channel)
             with pytest.raises(grpc.aio.AioRpcError) as error:

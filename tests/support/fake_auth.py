@@ -128,6 +128,6 @@ async def running_fake_auth(fake: FakeAuth, pki: DevPki) -> AsyncIterator[Starte
     port = server.add_secure_port("127.0.0.1:0", pki.leaf("auth").server_credentials())
     await server.start()
     try:
-        yield StartedService(port, 0)
+        yield StartedService("auth", port, 0)
     finally:
         await server.stop(None)

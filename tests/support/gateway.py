@@ -19,6 +19,7 @@ from services.gateway.app import create_app
 from services.gateway.clients import ClientsFactory, open_clients
 from services.gateway.config import GatewaySettings
 from services.gateway.server import start_gateway
+from tests.support.services import with_server_names
 
 
 def gateway_env(
@@ -46,7 +47,7 @@ def gateway_env(
         "TRACKCC_LOG_LEVEL": "WARNING",
     }
     values.update(extra or {})
-    return Env(values)
+    return Env(with_server_names(values))
 
 
 @dataclass(frozen=True)

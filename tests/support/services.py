@@ -13,7 +13,7 @@ import grpc
 from services.common.config import Env
 from services.common.devcerts import DevPki
 from services.common.service_main import ServiceDefinition, running_service
-from services.common.tls import secure_channel
+from services.common.tls import GrpcTarget, secure_channel
 from services.common.tokens import generate_signing_key, jwks_document, load_signing_keys
 from tests.support.postgres import TestDatabase
 
@@ -61,26 +61,44 @@ def service_env(
         "TRACKCC_LOG_LEVEL": "WARNING",
     }
     values.update(extra or {})
-    return Env(values)
+    return Env(with_server_names(values))
+
+
+def with_server_names(values: Mapping[str, str]) -> dict[str, str]:
+    """``values`` plus ``TRACKCC_<CALLER>_<CALLEE>_SERVER_NAME=<callee>`` for every target not
+    named already: tests reach services on loopback, and a service's leaf names only its
+    component (services/common/devcerts.py)."""
+    named = dict(values)
+    for key in values:
+        if key.endswith("_TARGET"):
+            callee = key.removesuffix("_TARGET").rsplit("_", 1)[-1].lower()
+            named.setdefault(key.removesuffix("_TARGET") + "_SERVER_NAME", callee)
+    return named
 
 
 @dataclass(frozen=True)
 class StartedService:
     """A service running in this process."""
 
+    name: str
     port: int
     metrics_port: int
 
     @property
     def target(self) -> str:
-        return f"localhost:{self.port}"
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def grpc_target(self) -> GrpcTarget:
+        """The target with the name its certificate carries."""
+        return GrpcTarget(self.target, self.name)
 
 
 @contextlib.asynccontextmanager
 async def started_service(definition: ServiceDefinition, env: Env) -> AsyncIterator[StartedService]:
     """Runs the service until the block exits."""
     async with running_service(definition, env) as (port, metrics_port):
-        yield StartedService(port, metrics_port)
+        yield StartedService(definition.name, port, metrics_port)
 
 
 @contextlib.asynccontextmanager
@@ -88,7 +106,7 @@ async def client_channel(
     service: StartedService, pki: DevPki, as_name: str = "gateway"
 ) -> AsyncIterator[grpc.aio.Channel]:
     """An mTLS channel presenting ``as_name``'s certificate (the gateway by default)."""
-    channel = secure_channel(service.target, pki.leaf(as_name))
+    channel = secure_channel(service.grpc_target, pki.leaf(as_name))
     try:
         yield channel
     finally:

@@ -21,6 +21,7 @@ from prometheus_client import CollectorRegistry
 
 from services.common.config import Env
 from services.common.devcerts import DevPki
+from services.common.tls import GrpcTarget
 from services.common.tokens import Principal, TokenSigner, load_signing_keys
 from services.sharing.config import SharingSettings
 from services.sharing.service import DEFINITION, SharingParts, build_parts
@@ -119,7 +120,7 @@ class Sharing:
     gateway: pb_grpc.SharingServiceAsyncStub
     auth: pb_grpc.SharingServiceAsyncStub
     dsn: str
-    target: str  # where it listens, for a channel with a certificate of the test's own
+    target: GrpcTarget  # where it listens, for a channel with a certificate of the test's own
 
     def person(
         self, email: str, name: str = "Ms Rivera", *, verified: bool = True, role: str = "teacher"
@@ -243,7 +244,7 @@ async def running_sharing(
                     gateway=_stub(gateway),
                     auth=_stub(auth),
                     dsn=dsn,
-                    target=service.target,
+                    target=service.grpc_target,
                 )
     finally:
         sink.stop()

@@ -14,7 +14,7 @@ from google.protobuf import empty_pb2, field_mask_pb2
 from services.auth.deletion import DeletionWorker
 from services.auth.purge_clients import GrpcPurgeClients
 from services.common.devcerts import DevPki
-from services.common.tls import peer_component
+from services.common.tls import GrpcTarget, peer_component
 from services.sharing.service import DEFINITION as SHARING
 from tests.support.auth_calls import (
     EMAIL,
@@ -112,19 +112,21 @@ class FakeSharing(sharing_service_pb2_grpc.SharingServiceServicer):
 
 
 @contextlib.asynccontextmanager
-async def _fake_server(pki: DevPki, name: str, add: object) -> AsyncIterator[str]:
+async def _fake_server(pki: DevPki, name: str, add: object) -> AsyncIterator[GrpcTarget]:
     server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
     add(server)  # type: ignore[operator]
     port = server.add_secure_port("127.0.0.1:0", pki.leaf(name).server_credentials())
     await server.start()
     try:
-        yield f"localhost:{port}"
+        yield GrpcTarget(f"127.0.0.1:{port}", name)
     finally:
         await server.stop(0)
 
 
 @pytest.fixture
-async def fakes(pki: DevPki) -> AsyncIterator[tuple[FakeRoster, FakeSharing, str, str]]:
+async def fakes(
+    pki: DevPki,
+) -> AsyncIterator[tuple[FakeRoster, FakeSharing, GrpcTarget, GrpcTarget]]:
     # The generated bases are abstract only in the .pyi stubs.
     roster = FakeRoster()  # type: ignore[abstract]
     sharing = FakeSharing()  # type: ignore[abstract]
@@ -144,7 +146,7 @@ async def fakes(pki: DevPki) -> AsyncIterator[tuple[FakeRoster, FakeSharing, str
 
 
 async def test_deletion_stops_sign_in_at_once_and_the_job_retries_until_purged(
-    auth: RunningAuth, pki: DevPki, fakes: tuple[FakeRoster, FakeSharing, str, str]
+    auth: RunningAuth, pki: DevPki, fakes: tuple[FakeRoster, FakeSharing, GrpcTarget, GrpcTarget]
 ) -> None:
     roster, sharing, roster_target, sharing_target = fakes
     account = await sign_up(auth)
@@ -201,14 +203,14 @@ async def test_the_background_worker_deletes_everything_within_a_minute(
     pki: DevPki,
     tmp_path: Path,
     mail_sink: MailSink,
-    fakes: tuple[FakeRoster, FakeSharing, str, str],
+    fakes: tuple[FakeRoster, FakeSharing, GrpcTarget, GrpcTarget],
 ) -> None:
     roster, _, roster_target, sharing_target = fakes
     roster.ready = True
     extra = {
         "TRACKCC_AUTH_DELETION_WORKER_ENABLED": "true",
-        "TRACKCC_AUTH_ROSTER_TARGET": roster_target,
-        "TRACKCC_AUTH_SHARING_TARGET": sharing_target,
+        "TRACKCC_AUTH_ROSTER_TARGET": roster_target.address,
+        "TRACKCC_AUTH_SHARING_TARGET": sharing_target.address,
     }
     async with running_auth(database, pki, tmp_path, mail_sink, extra) as auth:
         await sign_up(auth)
@@ -223,7 +225,7 @@ async def test_the_background_worker_deletes_everything_within_a_minute(
 
 
 async def test_the_worker_purges_through_the_real_sharing_service(
-    auth: RunningAuth, pki: DevPki, fakes: tuple[FakeRoster, FakeSharing, str, str]
+    auth: RunningAuth, pki: DevPki, fakes: tuple[FakeRoster, FakeSharing, GrpcTarget, GrpcTarget]
 ) -> None:
     roster, _, roster_target, _ = fakes
     roster.ready = True
@@ -234,7 +236,7 @@ async def test_the_worker_purges_through_the_real_sharing_service(
         pb.DeleteAccountRequest(password=PASSWORD), metadata=bearer(tokens.access_token)
     )
     async with started_service(SHARING, env) as sharing:
-        purge = GrpcPurgeClients(roster_target, sharing.target, pki.leaf("auth"))
+        purge = GrpcPurgeClients(roster_target, sharing.grpc_target, pki.leaf("auth"))
         worker = DeletionWorker(auth.pool, purge, auth.clock)
         try:
             assert await worker.run_once() == 1

@@ -69,3 +69,51 @@ def test_a_current_leaf_is_kept_an_old_style_or_ending_one_is_replaced(
         sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
         assert sans.get_values_for_type(x509.UniformResourceIdentifier) == [spiffe_id(name)]
     assert pki.leaf("sharing").cert.read_bytes() != ending
+
+
+def _sans(pki_dir: Path, name: str) -> x509.SubjectAlternativeName:
+    cert = x509.load_pem_x509_certificate((pki_dir / f"{name}.pem").read_bytes())
+    return cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+
+
+def test_only_the_gateway_leaf_vouches_for_loopback(tmp_path: Path) -> None:
+    pki = ensure_dev_pki(tmp_path / "tls", ("gateway", "roster"))
+    gateway = _sans(pki.directory, "gateway")
+    assert set(gateway.get_values_for_type(x509.DNSName)) == {"gateway", "localhost"}
+    assert {str(ip) for ip in gateway.get_values_for_type(x509.IPAddress)} == {"127.0.0.1", "::1"}
+    roster = _sans(pki.directory, "roster")
+    assert roster.get_values_for_type(x509.DNSName) == ["roster"]
+    assert roster.get_values_for_type(x509.IPAddress) == []
+
+
+def test_a_service_leaf_that_vouched_for_localhost_is_replaced(tmp_path: Path) -> None:
+    pki = ensure_dev_pki(tmp_path / "tls", ("roster",))
+    ca_key = serialization.load_pem_private_key((pki.directory / "ca-key.pem").read_bytes(), None)
+    assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
+    ca = x509.load_pem_x509_certificate(pki.ca.read_bytes())
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = dt.datetime.now(dt.UTC)
+    earlier_names: list[x509.GeneralName] = [
+        x509.UniformResourceIdentifier(spiffe_id("roster")),
+        x509.DNSName("localhost"),
+        x509.DNSName("roster"),
+    ]
+    earlier = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "roster")]))
+        .issuer_name(ca.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=300))
+        .add_extension(x509.SubjectAlternativeName(earlier_names), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    pki.leaf("roster").cert.write_bytes(earlier.public_bytes(serialization.Encoding.PEM))
+
+    ensure_dev_pki(tmp_path / "tls", ("roster",))
+
+    assert "localhost" not in _sans(pki.directory, "roster").get_values_for_type(x509.DNSName)

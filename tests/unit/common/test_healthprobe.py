@@ -42,7 +42,8 @@ async def health_port(pki: DevPki) -> AsyncIterator[int]:
 
 
 def _env(pki: DevPki, port: int) -> Env:
-    leaf = pki.leaf("gateway")
+    # In a pod the probe presents the service's own certificate and checks its own name.
+    leaf = pki.leaf("auth")
     return Env(
         {
             "TRACKCC_TEST_LISTEN": f"0.0.0.0:{port}",
@@ -54,13 +55,21 @@ def _env(pki: DevPki, port: int) -> Env:
 
 
 def test_dns_name_is_the_first_subject_alternative_name(pki: DevPki) -> None:
-    assert certificate_dns_name(pki.leaf("auth").cert.read_bytes()) == "localhost"
+    assert certificate_dns_name(pki.leaf("auth").cert.read_bytes()) == "auth"
 
 
 async def test_reports_process_and_readiness_status(pki: DevPki, health_port: int) -> None:
-    tls = pki.leaf("gateway")
+    tls = pki.leaf("auth")
     assert await check(health_port, tls, "") == "SERVING"
     assert await check(health_port, tls, READY_NAME) == "NOT_SERVING"
+
+
+async def test_a_server_name_other_than_the_certificates_is_refused(
+    pki: DevPki, health_port: int
+) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await check(health_port, pki.leaf("gateway"), "", server_name="localhost")
+    assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
 
 
 async def test_exit_status_follows_the_answer(pki: DevPki, health_port: int) -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from services.common.config import ConfigError, Env
 from services.common.devcerts import ensure_dev_pki
+from services.common.tls import GrpcTarget
 from services.gateway.config import GatewaySettings
 from services.gateway.server import https_context
 
@@ -34,9 +35,9 @@ def test_defaults(tmp_path: Path) -> None:
     settings = GatewaySettings.from_env(_env(tmp_path))
     assert settings.listen == ("127.0.0.1", 8443)
     assert settings.metrics_listen == ("127.0.0.1", 9464)
-    assert settings.auth_target == "localhost:50051"
-    assert settings.roster_target == "localhost:50052"
-    assert settings.sharing_target == "localhost:50053"
+    assert settings.auth_target == GrpcTarget("localhost:50051")
+    assert settings.roster_target == GrpcTarget("localhost:50052")
+    assert settings.sharing_target == GrpcTarget("localhost:50053")
     assert settings.grpc_timeout_seconds == 5.0
     assert settings.max_body_bytes == 65536
     assert settings.rate_limit_per_minute == 30
@@ -88,3 +89,15 @@ def test_trusted_proxies_are_none_by_default_and_validated(tmp_path: Path) -> No
     with pytest.raises(ConfigError) as raised:
         GatewaySettings.from_env(_env(tmp_path, TRACKCC_GATEWAY_TRUSTED_PROXIES="10.0.0.0/33"))
     assert raised.value.name == "TRACKCC_GATEWAY_TRUSTED_PROXIES"
+
+
+def test_a_target_may_name_the_certificate_it_expects(tmp_path: Path) -> None:
+    settings = GatewaySettings.from_env(
+        _env(
+            tmp_path,
+            TRACKCC_GATEWAY_ROSTER_TARGET="127.0.0.1:7001",
+            TRACKCC_GATEWAY_ROSTER_SERVER_NAME="roster",
+        )
+    )
+    assert settings.roster_target == GrpcTarget("127.0.0.1:7001", "roster")
+    assert settings.auth_target.server_name is None
