@@ -96,7 +96,9 @@ def _run_checkov(directory: Path) -> dict[str, Any]:
     document = json.loads(result.stdout)
     # One framework gives one report object; several would give a list of them.
     report = document[0] if isinstance(document, list) else document
-    assert isinstance(report, dict) and report.get("check_type") == "kubernetes", result.stdout[:2000]
+    assert isinstance(report, dict) and report.get("check_type") == "kubernetes", result.stdout[
+        :2000
+    ]
     return report
 
 
