@@ -3,6 +3,11 @@
 Every service builds one frozen settings object in ``main()`` with these readers. A missing
 or malformed value raises :class:`ConfigError` naming the variable, and the process exits
 with that one line instead of a traceback.
+
+Any variable ``NAME`` may instead be given as ``NAME_FILE``, the path of a file holding the
+value (one trailing newline is dropped). The Helm chart passes database DSNs and SMTP
+credentials this way, as mounted Secret files: an environment variable shows in the pod spec
+and in every child process, a file only to whoever reads it.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from pathlib import Path
 JWT_ISSUER = "TRACKCC_JWT_ISSUER"
 JWT_AUDIENCE = "TRACKCC_JWT_AUDIENCE"
 JWT_JWKS_FILE = "TRACKCC_JWT_JWKS_FILE"
+# NAME_FILE names a file holding the value of NAME.
+FILE_SUFFIX = "_FILE"
 
 
 class ConfigError(Exception):
@@ -38,9 +45,38 @@ class Env:
         """The process environment."""
         return cls(dict(os.environ))
 
+    def _lookup(self, name: builtins.str) -> builtins.str | None:
+        """NAME, else the content of the file NAME_FILE names; None when neither is set.
+
+        Errors name the variables and the path, never a value: these are often secrets."""
+        value = self.values.get(name) or None
+        file_name = name + FILE_SUFFIX
+        path = self.values.get(file_name) or None
+        if path is None:
+            return value
+        if value is not None:
+            raise ConfigError(name, f"and {file_name} are both set; set only one of them")
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as error:
+            reason = error.strerror or type(error).__name__
+            raise ConfigError(
+                file_name, f"names {path!r}, which cannot be read: {reason}"
+            ) from None
+        except UnicodeDecodeError:
+            raise ConfigError(file_name, f"names {path!r}, which is not UTF-8 text") from None
+        # Files written by editors and `echo` end in a newline that is no part of the value.
+        if text.endswith("\r\n"):
+            text = text[:-2]
+        elif text.endswith("\n"):
+            text = text[:-1]
+        if text == "":
+            raise ConfigError(file_name, f"names {path!r}, which is empty")
+        return text
+
     def _raw(self, name: builtins.str, default: builtins.str | None) -> builtins.str:
-        value = self.values.get(name)
-        if value is None or value == "":
+        value = self._lookup(name)
+        if value is None:
             if default is None:
                 raise ConfigError(name, "is required but not set")
             return default
@@ -52,8 +88,7 @@ class Env:
 
     def optional_str(self, name: builtins.str) -> builtins.str | None:
         """A string, or None when unset or empty."""
-        value = self.values.get(name)
-        return value if value else None
+        return self._lookup(name)
 
     def int(
         self,

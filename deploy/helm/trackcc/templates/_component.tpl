@@ -12,10 +12,12 @@ copied per service.
 {{- $fullname := include "trackcc.serviceName" $ctx }}
 {{- $prefix := $svc.envPrefix }}
 {{- $portName := ternary "https" "grpc" (eq $svc.protocol "https") }}
+{{- $smtpLogin := and $svc.smtp (or $root.Values.smtp.existingSecret $root.Values.smtp.username) }}
 apiVersion: v1
 kind: ServiceAccount
 metadata:
   name: {{ $fullname }}
+  namespace: {{ $root.Release.Namespace }}
   labels:
     {{- include "trackcc.labels" $ctx | nindent 4 }}
 # No component talks to the Kubernetes API: no token in the pods.
@@ -25,6 +27,7 @@ apiVersion: v1
 kind: Service
 metadata:
   name: {{ $fullname }}
+  namespace: {{ $root.Release.Namespace }}
   labels:
     {{- include "trackcc.labels" $ctx | nindent 4 }}
 spec:
@@ -48,6 +51,7 @@ apiVersion: apps/v1
 kind: Deployment
 metadata:
   name: {{ $fullname }}
+  namespace: {{ $root.Release.Namespace }}
   labels:
     {{- include "trackcc.labels" $ctx | nindent 4 }}
 spec:
@@ -113,8 +117,9 @@ spec:
       {{- end }}
       containers:
         - name: {{ $name }}
-          image: {{ include "trackcc.image" $ctx | quote }}
-          imagePullPolicy: {{ $root.Values.image.pullPolicy }}
+          {{- $image := include "trackcc.image" $ctx }}
+          image: {{ $image | quote }}
+          imagePullPolicy: {{ include "trackcc.pullPolicy" (dict "root" $root "image" $image) }}
           {{- /* The image's ENTRYPOINT is `python -m <module>`; stated again so the pod spec
                says what runs. */}}
           command: ["python", "-m", {{ $svc.module | quote }}]
@@ -174,7 +179,7 @@ spec:
               value: {{ printf "%s:%v" (include "trackcc.serviceName" (dict "root" $root "component" $callee)) $target.port | quote }}
             {{- end }}
             {{- if $svc.database }}
-            {{- include "trackcc.dsnEnv" (dict "root" $root "envName" (printf "%s_DATABASE_URL" $prefix) "key" (printf "%s-url" $name) "role" (printf "trackcc_%s" $name)) | nindent 12 }}
+            {{- include "trackcc.dsnEnv" (dict "envName" (printf "%s_DATABASE_URL" $prefix)) | nindent 12 }}
             {{- end }}
             {{- if $svc.jwks }}
             - name: TRACKCC_JWT_JWKS_FILE
@@ -195,17 +200,13 @@ spec:
               value: {{ $root.Values.smtp.port | quote }}
             - name: TRACKCC_MAIL_FROM
               value: {{ $root.Values.mail.from | quote }}
-            {{- if or $root.Values.smtp.existingSecret $root.Values.smtp.username }}
-            - name: TRACKCC_SMTP_USERNAME
-              valueFrom:
-                secretKeyRef:
-                  name: {{ default (printf "%s-smtp" (include "trackcc.fullname" $root)) $root.Values.smtp.existingSecret }}
-                  key: username
-            - name: TRACKCC_SMTP_PASSWORD
-              valueFrom:
-                secretKeyRef:
-                  name: {{ default (printf "%s-smtp" (include "trackcc.fullname" $root)) $root.Values.smtp.existingSecret }}
-                  key: password
+            {{- if $smtpLogin }}
+            {{- /* Credentials as mounted Secret files (services/common/config.py reads
+                   NAME_FILE), never as environment variables. */}}
+            - name: TRACKCC_SMTP_USERNAME_FILE
+              value: /etc/trackcc/smtp/username
+            - name: TRACKCC_SMTP_PASSWORD_FILE
+              value: /etc/trackcc/smtp/password
             {{- end }}
             {{- end }}
             {{- with $svc.extraEnv }}
@@ -292,7 +293,13 @@ spec:
               readOnly: true
             {{- end }}
             {{- if $svc.database }}
+            {{- include "trackcc.dsnMount" $root | nindent 12 }}
             {{- include "trackcc.pgCaMount" $root | nindent 12 }}
+            {{- end }}
+            {{- if $smtpLogin }}
+            - name: smtp
+              mountPath: /etc/trackcc/smtp
+              readOnly: true
             {{- end }}
       volumes:
         # The root filesystem is read-only; Python and libraries may still want a temp dir.
@@ -321,7 +328,19 @@ spec:
             defaultMode: 0440
         {{- end }}
         {{- if $svc.database }}
+        {{- include "trackcc.dsnVolume" (dict "root" $root "key" (printf "%s-url" $name) "role" (printf "trackcc_%s" $name)) | nindent 8 }}
         {{- include "trackcc.pgCaVolume" $root | nindent 8 }}
+        {{- end }}
+        {{- if $smtpLogin }}
+        - name: smtp
+          secret:
+            secretName: {{ include "trackcc.smtpSecret" $root }}
+            defaultMode: 0440
+            items:
+              - key: username
+                path: username
+              - key: password
+                path: password
         {{- end }}
 {{- if $svc.autoscaling.enabled }}
 ---
@@ -329,6 +348,7 @@ apiVersion: autoscaling/v2
 kind: HorizontalPodAutoscaler
 metadata:
   name: {{ $fullname }}
+  namespace: {{ $root.Release.Namespace }}
   labels:
     {{- include "trackcc.labels" $ctx | nindent 4 }}
 spec:
@@ -351,6 +371,7 @@ apiVersion: policy/v1
 kind: PodDisruptionBudget
 metadata:
   name: {{ $fullname }}
+  namespace: {{ $root.Release.Namespace }}
   labels:
     {{- include "trackcc.labels" $ctx | nindent 4 }}
 spec:
@@ -366,6 +387,7 @@ apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
 metadata:
   name: {{ $fullname }}
+  namespace: {{ $root.Release.Namespace }}
   labels:
     {{- include "trackcc.labels" $ctx | nindent 4 }}
 spec:
@@ -431,6 +453,7 @@ apiVersion: monitoring.coreos.com/v1
 kind: ServiceMonitor
 metadata:
   name: {{ $fullname }}
+  namespace: {{ $root.Release.Namespace }}
   labels:
     {{- include "trackcc.labels" $ctx | nindent 4 }}
     {{- with $root.Values.metrics.serviceMonitor.labels }}
@@ -454,6 +477,7 @@ apiVersion: cert-manager.io/v1
 kind: Certificate
 metadata:
   name: {{ $fullname }}
+  namespace: {{ $root.Release.Namespace }}
   labels:
     {{- include "trackcc.labels" $ctx | nindent 4 }}
 spec:

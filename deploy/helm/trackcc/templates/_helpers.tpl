@@ -107,30 +107,70 @@ Call with (dict "root" $ "role" "trackcc_auth").
 {{- end }}
 
 {{/*
-Environment variables that give a container the DSN of one role as $envName.
-External PostgreSQL: the full URL from the database Secret (key $key).
-Operator: the role's password from its Secret, then the URL built around it (Kubernetes
-expands $(VAR) from variables defined earlier in the same list).
-Call with (dict "root" $ "envName" "TRACKCC_AUTH_DATABASE_URL" "key" "auth-url" "role" "trackcc_auth").
+The DSN of one database role in operator mode, with the password $password: TLS with
+verify-full against the cluster's CA. Call with (dict "root" $ "role" "trackcc_auth"
+"password" "...").
+*/}}
+{{- define "trackcc.pgUri" -}}
+{{- $root := .root }}
+{{- printf "postgresql://%s:%s@%s-rw.%s.svc:5432/%s?sslmode=verify-full&sslrootcert=%s/ca.crt" .role .password (include "trackcc.pgCluster" $root) $root.Release.Namespace $root.Values.postgresql.database (include "trackcc.pgCaDir" $root) }}
+{{- end }}
+
+{{/* Where a container finds its DSN: the one key of the Secret volume "database". */}}
+{{- define "trackcc.dsnFile" -}}
+/etc/trackcc/database/url
+{{- end }}
+
+{{/*
+The variable that points a container at its DSN file: $envName with the suffix _FILE, which
+services/common/config.py reads in place of $envName. DSNs hold passwords, so they reach pods
+as mounted Secret files, never as environment variables (visible in the pod spec and to every
+child process). Call with (dict "envName" "TRACKCC_AUTH_DATABASE_URL").
 */}}
 {{- define "trackcc.dsnEnv" -}}
-{{- $root := .root }}
-{{- if $root.Values.postgresql.operator.enabled }}
-{{- $passwordVar := printf "%s_PASSWORD" .envName -}}
-- name: {{ $passwordVar }}
-  valueFrom:
-    secretKeyRef:
-      name: {{ include "trackcc.roleSecret" (dict "root" $root "role" .role) }}
-      key: password
-- name: {{ .envName }}
-  value: {{ printf "postgresql://%s:$(%s)@%s-rw.%s.svc:5432/%s?sslmode=verify-full&sslrootcert=%s/ca.crt" .role $passwordVar (include "trackcc.pgCluster" $root) $root.Release.Namespace $root.Values.postgresql.database (include "trackcc.pgCaDir" $root) | quote }}
-{{- else -}}
-- name: {{ .envName }}
-  valueFrom:
-    secretKeyRef:
-      name: {{ include "trackcc.databaseSecret" $root }}
-      key: {{ .key }}
+- name: {{ .envName }}_FILE
+  value: {{ include "trackcc.dsnFile" . }}
 {{- end }}
+
+{{/*
+The Secret volume holding one role's DSN as the file "url".
+External PostgreSQL: key $key of the database Secret. Operator: key `uri` of the role's Secret.
+Call with (dict "root" $ "key" "auth-url" "role" "trackcc_auth").
+*/}}
+{{- define "trackcc.dsnVolume" -}}
+{{- $root := .root -}}
+- name: database
+  secret:
+    {{- if $root.Values.postgresql.operator.enabled }}
+    secretName: {{ include "trackcc.roleSecret" (dict "root" $root "role" .role) }}
+    {{- else }}
+    secretName: {{ include "trackcc.databaseSecret" $root }}
+    {{- end }}
+    defaultMode: 0440
+    items:
+      - key: {{ ternary "uri" .key $root.Values.postgresql.operator.enabled }}
+        path: url
+{{- end }}
+
+{{- define "trackcc.dsnMount" -}}
+- name: database
+  mountPath: {{ include "trackcc.dsnFile" . | dir }}
+  readOnly: true
+{{- end }}
+
+{{/* The Secret with the SMTP `username` and `password`, mounted as files in /etc/trackcc/smtp. */}}
+{{- define "trackcc.smtpSecret" -}}
+{{- default (printf "%s-smtp" (include "trackcc.fullname" .)) .Values.smtp.existingSecret }}
+{{- end }}
+
+{{/*
+imagePullPolicy of one image reference: image.pullPolicy when set; else IfNotPresent for an
+image given by digest (it cannot change, and a restart must not need the registry) and Always
+for one given by tag (a tag can be moved: every node then runs what it names now).
+Call with (dict "root" $ "image" "registry/name@sha256:...").
+*/}}
+{{- define "trackcc.pullPolicy" -}}
+{{- default (ternary "IfNotPresent" "Always" (contains "@sha256:" .image)) .root.Values.image.pullPolicy }}
 {{- end }}
 
 {{/* The volume of the CloudNativePG CA (operator mode only). */}}
