@@ -1,7 +1,8 @@
 """The caller's access to a page of a class's students, asked of sharing in one round trip.
 
-The page is read first, from roster's own tables; then the class check, the page's student
-checks and the checks of the other class ids the page shows go to sharing together. The class
+The page is read first, from roster's own tables. The class's owner gets its page from those
+rows alone (``owner_access.py``); for anyone else the class check, the page's student checks
+and the checks of the other class ids the page shows go to sharing together. The class
 check alone decides NOT_FOUND or PERMISSION_DENIED, so nothing read is returned unless it
 allows, and an unseen class answers exactly like a missing one.
 
@@ -21,7 +22,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from services.roster import convert
+from services.roster import convert, owner_access
 from services.roster.sharing_client import (
     ACCESS_OF_RELATION,
     MAX_FILTER_CHECKS,
@@ -51,9 +52,15 @@ async def class_page_access(
     viewers: ViewerCache,
     user: uuid.UUID,
     class_id: uuid.UUID,
+    class_owner: uuid.UUID | None,
     page: Sequence[StudentRow],
 ) -> PageAccess:
-    """Raises NOT_FOUND or PERMISSION_DENIED as the class check of a read decides."""
+    """Raises NOT_FOUND or PERMISSION_DENIED as the class check of a read decides.
+
+    ``class_owner`` is the class's owner as just read (None when not read): the owner's own
+    page is decided from the rows, without sharing (``owner_access.py``)."""
+    if owner_access.owns_page(user, class_owner, page):
+        return PageAccess({row.id: pb.ACCESS_OWNER for row in page}, set())
     class_ref = Ref(Kind.CLASS, class_id)
     student_refs = [Ref(Kind.STUDENT, row.id) for row in page]
     # A student joins only classes of its own owner, so the page names the class's owner,

@@ -8,6 +8,7 @@ import grpc
 from google.protobuf import empty_pb2
 
 from services.common import fields, idempotency, pagination
+from services.common.db import DbConnection
 from services.roster import classes, convert, journal
 from services.roster.rpc_base import RpcBase, class_not_found
 from services.roster.sharing_client import Kind, Permission, Ref, owner_tuple
@@ -62,9 +63,12 @@ class ClassRpcs(RpcBase):
     ) -> pb.Class:
         user = self._user(context)
         class_id = fields.parse_uuid(request.class_id, "class_id")
-        access = await self._require(user, Kind.CLASS, class_id, Permission.READ)
         async with self._deps.pool.acquire() as connection:
             row = await classes.get(connection, class_id)
+        # The owner is answered from the row; anyone else (and a missing row) as sharing says.
+        access = await self._access_from_row(
+            user, Kind.CLASS, class_id, row.owner_id if row else None, Permission.READ
+        )
         if row is None:
             raise class_not_found()
         return convert.class_message(row, access)
@@ -75,7 +79,8 @@ class ClassRpcs(RpcBase):
         user = self._user(context)
         size = pagination.page_size(request.page_size)
         after = pagination.time_uuid_key(request.page_token, _SCOPE)
-        # Owned and shared alike come from sharing: it is the one authority on access.
+        # Owned and shared alike come from sharing: only it knows what is shared with the
+        # caller. The caller's own rows are marked owner from the row itself.
         visible = await self._auth.visible(user, Kind.CLASS)
         if not visible:
             return pb.ListClassesResponse()
@@ -86,7 +91,12 @@ class ClassRpcs(RpcBase):
             user, [Ref(Kind.CLASS, row.id) for row in page if row.owner_id != user]
         )
         return pb.ListClassesResponse(
-            classes=[convert.class_message(row, visible[row.id]) for row in page],
+            classes=[
+                convert.class_message(
+                    row, pb.ACCESS_OWNER if row.owner_id == user else visible[row.id]
+                )
+                for row in page
+            ],
             next_page_token=next_token,
         )
 
@@ -101,8 +111,12 @@ class ClassRpcs(RpcBase):
             changes["name"] = convert.required_name(request.school_class.name, "name")
         if "term" in paths:
             changes["term"] = _term(request.school_class)
-        access = await self._require(user, Kind.CLASS, class_id, Permission.WRITE)
         async with self._deps.pool.acquire() as connection:
+            # The owner's change is one statement guarded by owner_id (owner_access.py).
+            row = await classes.update(connection, class_id, changes, owner_id=user)
+            if row is not None:
+                return convert.class_message(row, pb.ACCESS_OWNER)
+            access = await self._require(user, Kind.CLASS, class_id, Permission.WRITE)
             row = await classes.update(connection, class_id, changes)
         if row is None:
             raise class_not_found()
@@ -113,13 +127,26 @@ class ClassRpcs(RpcBase):
     ) -> empty_pb2.Empty:
         user = self._user(context)
         class_id = fields.parse_uuid(request.class_id, "class_id")
-        await self._require(user, Kind.CLASS, class_id, Permission.DELETE)
         async with self._deps.pool.acquire() as connection:
-            async with connection.transaction():
-                if not await classes.delete(connection, class_id):
-                    raise class_not_found()
-                journal_ids = await journal.record(connection, [journal.class_entry(class_id)])
+            # The owner's deletion is one statement guarded by owner_id (owner_access.py).
+            journal_ids = await _delete(connection, class_id, owner_id=user)
+            if journal_ids is None:
+                await self._require(user, Kind.CLASS, class_id, Permission.DELETE)
+                journal_ids = await _delete(connection, class_id)
+            if journal_ids is None:
+                raise class_not_found()
             # Sharing removes the class's tuples, grants, invitations and the enrollment links
             # naming it; the students themselves stay.
             await self._after_delete(connection, journal_ids, resources=[Ref(Kind.CLASS, class_id)])
         return empty_pb2.Empty()
+
+
+async def _delete(
+    connection: DbConnection, class_id: uuid.UUID, *, owner_id: uuid.UUID | None = None
+) -> list[int] | None:
+    """Deletes the class (only the owner's, with ``owner_id``) and records the tuple work in
+    the same transaction; None when nothing was deleted."""
+    async with connection.transaction():
+        if not await classes.delete(connection, class_id, owner_id=owner_id):
+            return None
+        return await journal.record(connection, [journal.class_entry(class_id)])

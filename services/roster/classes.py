@@ -101,27 +101,52 @@ async def page(
     return [_row(r) for r in records]
 
 
+async def owner_of(connection: DbConnection, class_id: uuid.UUID) -> uuid.UUID | None:
+    """The owner of the class, or None when there is no such class."""
+    owner: uuid.UUID | None = await connection.fetchval(
+        "SELECT owner_id FROM classes WHERE id = $1", class_id
+    )
+    return owner
+
+
 async def update(
-    connection: DbConnection, class_id: uuid.UUID, changes: Mapping[str, object]
+    connection: DbConnection,
+    class_id: uuid.UUID,
+    changes: Mapping[str, object],
+    *,
+    owner_id: uuid.UUID | None = None,
 ) -> ClassRow | None:
-    """Sets the given columns (names from :data:`UPDATABLE` only) and returns the class."""
+    """Sets the given columns (names from :data:`UPDATABLE` only) and returns the class.
+
+    With ``owner_id``, only a class of that owner is changed: the owner's decision and the
+    change are one statement.
+    """
     names = sorted(changes)
     if not set(names) <= UPDATABLE:
         raise ValueError(f"not updatable: {set(names) - UPDATABLE}")
-    assignments = ", ".join(f"{name} = ${i + 2}" for i, name in enumerate(names))
+    assignments = ", ".join(f"{name} = ${i + 3}" for i, name in enumerate(names))
     updated = await connection.fetchval(
         f"UPDATE classes SET {assignments}, updated_at = clock_timestamp()"
-        " WHERE id = $1 RETURNING id",
+        " WHERE id = $1 AND ($2::uuid IS NULL OR owner_id = $2) RETURNING id",
         class_id,
+        owner_id,
         *(changes[name] for name in names),
     )
     return await get(connection, class_id) if updated else None
 
 
-async def delete(connection: DbConnection, class_id: uuid.UUID) -> bool:
-    """Deletes the class; its enrollments go with it (ON DELETE CASCADE)."""
+async def delete(
+    connection: DbConnection, class_id: uuid.UUID, *, owner_id: uuid.UUID | None = None
+) -> bool:
+    """Deletes the class (with ``owner_id``: only a class of that owner); its enrollments go
+    with it (ON DELETE CASCADE)."""
     return (
-        await connection.fetchval("DELETE FROM classes WHERE id = $1 RETURNING true", class_id)
+        await connection.fetchval(
+            "DELETE FROM classes WHERE id = $1 AND ($2::uuid IS NULL OR owner_id = $2)"
+            " RETURNING true",
+            class_id,
+            owner_id,
+        )
         is True
     )
 

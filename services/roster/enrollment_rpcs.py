@@ -8,8 +8,9 @@ import grpc
 from google.protobuf import empty_pb2
 
 from services.common import fields, pagination, reasons
+from services.common.db import DbConnection
 from services.common.errors import NotFound
-from services.roster import convert, enrollments, journal, students
+from services.roster import classes, convert, enrollments, journal, students
 from services.roster.class_page_access import class_page_access
 from services.roster.rpc_base import (
     RpcBase,
@@ -37,19 +38,35 @@ class EnrollmentRpcs(RpcBase):
         # lets every check of this request go to sharing in one round trip.
         async with self._deps.pool.acquire() as connection:
             rows = await students.page_in_class(connection, class_id, after, size + 1)
+            # The class's owner decides the owner's page (owner_access.py). A page of someone
+            # else's students cannot be the caller's own, so it needs no read.
+            class_owner = (
+                await classes.owner_of(connection, class_id)
+                if not rows or rows[0].owner_id == user
+                else None
+            )
         page, next_token = pagination.time_page(
             rows, size, f"{_SCOPE}:{class_id}", lambda row: row.cursor
         )
-        decided = await class_page_access(self._auth, self._deps.viewer_cache, user, class_id, page)
+        decided = await class_page_access(
+            self._auth, self._deps.viewer_cache, user, class_id, class_owner, page
+        )
         return pb.ListStudentsResponse(
             students=convert.student_messages(page, decided.access, decided.readable_classes),
             next_page_token=next_token,
         )
 
     async def _require_pair(
-        self, user: uuid.UUID, class_id: uuid.UUID, student_id: uuid.UUID
+        self, connection: DbConnection, user: uuid.UUID, class_id: uuid.UUID, student_id: uuid.UUID
     ) -> None:
         # Enrolling changes both: who sees the student (the class's grantees) and the class.
+        # The caller's own pair is decided from the rows (owner_access.py); owner_id never
+        # changes, so what was read holds for the statement that follows.
+        class_owner, student_owner = await enrollments.owners_of_pair(
+            connection, class_id, student_id
+        )
+        if class_owner == user and student_owner == user:
+            return
         await self._auth.require_all(
             user,
             [
@@ -64,8 +81,8 @@ class EnrollmentRpcs(RpcBase):
         user = self._user(context)
         class_id = fields.parse_uuid(request.class_id, "class_id")
         student_id = fields.parse_uuid(request.student_id, "student_id")
-        await self._require_pair(user, class_id, student_id)
         async with self._deps.pool.acquire() as connection:
+            await self._require_pair(connection, user, class_id, student_id)
             journal_ids = await self._create_with_tuples(
                 connection, [journal.enrollment_entry(student_id, class_id)]
             )
@@ -91,8 +108,8 @@ class EnrollmentRpcs(RpcBase):
         user = self._user(context)
         class_id = fields.parse_uuid(request.class_id, "class_id")
         student_id = fields.parse_uuid(request.student_id, "student_id")
-        await self._require_pair(user, class_id, student_id)
         async with self._deps.pool.acquire() as connection:
+            await self._require_pair(connection, user, class_id, student_id)
             async with connection.transaction():
                 if not await enrollments.unenroll(connection, class_id, student_id):
                     raise NotFound(

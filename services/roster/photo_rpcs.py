@@ -16,7 +16,7 @@ from services.common.errors import NotFound
 from services.roster import photo_store, photos
 from services.roster.photo_store import Subject
 from services.roster.rpc_base import RpcBase
-from services.roster.sharing_client import Kind, Permission
+from services.roster.sharing_client import Permission
 from trackcc.roster.v1 import roster_service_pb2 as pb
 
 CHUNK_BYTES = 64 * 1024
@@ -49,7 +49,7 @@ class PhotoRpcs(RpcBase):
         which = subject.WhichOneof("subject")
         if which == "student_id":
             student_id = fields.parse_uuid(subject.student_id, "student_id")
-            await self._require(user, Kind.STUDENT, student_id, permission)
+            await self._student_access(user, student_id, permission)
             return Subject(student_id=student_id)
         if which == "caller_account" and subject.caller_account:
             # Only ever the caller's own account, taken from the token.

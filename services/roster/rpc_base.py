@@ -18,7 +18,7 @@ from services.common.db import DbConnection
 from services.common.errors import NotFound, PermissionDenied
 from services.common.timestamps import utc_now
 from services.common.tokens import Verifier
-from services.roster import journal
+from services.roster import journal, owner_access, students
 from services.roster.config import PhotoLimits
 from services.roster.metrics import RosterMetrics
 from services.roster.sharing_client import Authorizer, Kind, Permission, Ref, Tuple
@@ -76,6 +76,26 @@ class RpcBase:
         self, user: uuid.UUID, kind: Kind, rid: uuid.UUID, perm: Permission
     ) -> pb.Access.ValueType:
         return await self._auth.require(user, Ref(kind, rid), perm)
+
+    async def _access_from_row(
+        self,
+        user: uuid.UUID,
+        kind: Kind,
+        rid: uuid.UUID,
+        owner_id: uuid.UUID | None,
+        perm: Permission,
+    ) -> pb.Access.ValueType:
+        """The owner's access from the row just read, anyone else's from sharing
+        (:mod:`services.roster.owner_access`)."""
+        return await owner_access.access_from_row(self._auth, user, Ref(kind, rid), owner_id, perm)
+
+    async def _student_access(
+        self, user: uuid.UUID, student_id: uuid.UUID, perm: Permission
+    ) -> pb.Access.ValueType:
+        """The caller's access to a student, decided on its owner as stored now."""
+        async with self._deps.pool.acquire() as connection:
+            owner_id = await students.owner_of(connection, student_id)
+        return await self._access_from_row(user, Kind.STUDENT, student_id, owner_id, perm)
 
     async def _create_with_tuples(
         self, connection: DbConnection, entries: Sequence[journal.Entry]

@@ -9,12 +9,14 @@ import grpc
 from google.protobuf import empty_pb2
 
 from services.common import fields, idempotency, pagination, reasons
+from services.common.db import DbConnection
 from services.common.errors import NotFound
 from services.roster import (
     classes,
     convert,
     enrollments,
     journal,
+    owner_access,
     students,
 )
 from services.roster.rpc_base import RpcBase, different_owner, student_not_found
@@ -69,14 +71,18 @@ class StudentRpcs(RpcBase):
         if len(class_ids) > MAX_CLASSES_PER_STUDENT:
             raise fields.invalid("class_ids", f"at most {MAX_CLASSES_PER_STUDENT}")
         request_id = idempotency.checked_request_id(request.request_id)
-        if class_ids:
-            await self._auth.require_all(
-                user, [(Ref(Kind.CLASS, c), Permission.WRITE) for c in class_ids]
-            )
         student_id = uuid.uuid4()
         tuples = [owner_tuple(Ref(Kind.STUDENT, student_id), user)]
         tuples += [enrollment_link(student_id, c) for c in class_ids]
         async with self._deps.pool.acquire() as connection:
+            # Into the caller's own classes without asking (owner_access.py); the owner rule
+            # is checked again in the transaction below either way.
+            if class_ids and not owner_access.owns_all(
+                user, await classes.owners(connection, class_ids), class_ids
+            ):
+                await self._auth.require_all(
+                    user, [(Ref(Kind.CLASS, c), Permission.WRITE) for c in class_ids]
+                )
             journal_ids = await self._create_with_tuples(
                 connection, [journal.student_entry(student_id)]
             )
@@ -112,9 +118,12 @@ class StudentRpcs(RpcBase):
     ) -> pb.Student:
         user = self._user(context)
         student_id = fields.parse_uuid(request.student_id, "student_id")
-        access = await self._require(user, Kind.STUDENT, student_id, Permission.READ)
         async with self._deps.pool.acquire() as connection:
             row = await students.get(connection, student_id)
+        # The owner is answered from the row; anyone else (and a missing row) as sharing says.
+        access = await self._access_from_row(
+            user, Kind.STUDENT, student_id, row.owner_id if row else None, Permission.READ
+        )
         if row is None:
             raise student_not_found()
         return (await self._students_out(user, [row], {row.id: access}))[0]
@@ -125,7 +134,8 @@ class StudentRpcs(RpcBase):
         user = self._user(context)
         size = pagination.page_size(request.page_size)
         after = pagination.time_uuid_key(request.page_token, _SCOPE)
-        # Owned, shared directly and shared through a class: sharing answers all three.
+        # Owned, shared directly and shared through a class: sharing answers all three, and
+        # only it knows what is shared. The caller's own rows are marked owner from the row.
         visible = await self._auth.visible(user, Kind.STUDENT)
         if not visible:
             return pb.ListStudentsResponse()
@@ -135,8 +145,11 @@ class StudentRpcs(RpcBase):
         await self._auth.log_reads(
             user, [Ref(Kind.STUDENT, row.id) for row in page if row.owner_id != user]
         )
+        access = {
+            row.id: pb.ACCESS_OWNER if row.owner_id == user else visible[row.id] for row in page
+        }
         return pb.ListStudentsResponse(
-            students=await self._students_out(user, page, visible), next_page_token=next_token
+            students=await self._students_out(user, page, access), next_page_token=next_token
         )
 
     async def UpdateStudent(  # noqa: N802
@@ -161,9 +174,14 @@ class StudentRpcs(RpcBase):
             changes["notes"] = convert.optional_text(
                 _optional(given, "notes"), "notes", convert.MAX_NOTES
             )
-        access = await self._require(user, Kind.STUDENT, student_id, Permission.WRITE)
         async with self._deps.pool.acquire() as connection:
-            row = await students.update(connection, student_id, changes)
+            # The owner's change is one statement guarded by owner_id (owner_access.py).
+            row = await students.update(connection, student_id, changes, owner_id=user)
+            if row is not None:
+                access: pb.Access.ValueType = pb.ACCESS_OWNER
+            else:
+                access = await self._require(user, Kind.STUDENT, student_id, Permission.WRITE)
+                row = await students.update(connection, student_id, changes)
         if row is None:
             raise student_not_found()
         return (await self._students_out(user, [row], {row.id: access}))[0]
@@ -173,15 +191,28 @@ class StudentRpcs(RpcBase):
     ) -> empty_pb2.Empty:
         user = self._user(context)
         student_id = fields.parse_uuid(request.student_id, "student_id")
-        await self._require(user, Kind.STUDENT, student_id, Permission.DELETE)
         async with self._deps.pool.acquire() as connection:
-            async with connection.transaction():
-                # Enrollments and the photo go with the row (ON DELETE CASCADE).
-                if await students.delete(connection, student_id) is None:
-                    raise student_not_found()
-                journal_ids = await journal.record(connection, [journal.student_entry(student_id)])
+            # The owner's deletion is one statement guarded by owner_id (owner_access.py).
+            journal_ids = await _delete(connection, student_id, owner_id=user)
+            if journal_ids is None:
+                await self._require(user, Kind.STUDENT, student_id, Permission.DELETE)
+                journal_ids = await _delete(connection, student_id)
+            if journal_ids is None:
+                raise student_not_found()
             # Every tuple of the student, its enrollment links included, and its grants.
             await self._after_delete(
                 connection, journal_ids, resources=[Ref(Kind.STUDENT, student_id)]
             )
         return empty_pb2.Empty()
+
+
+async def _delete(
+    connection: DbConnection, student_id: uuid.UUID, *, owner_id: uuid.UUID | None = None
+) -> list[int] | None:
+    """Deletes the student (only the owner's, with ``owner_id``) and records the tuple work in
+    the same transaction; None when nothing was deleted. Enrollments and the photo go with
+    the row (ON DELETE CASCADE)."""
+    async with connection.transaction():
+        if await students.delete(connection, student_id, owner_id=owner_id) is None:
+            return None
+        return await journal.record(connection, [journal.student_entry(student_id)])

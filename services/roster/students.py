@@ -134,33 +134,56 @@ async def page_in_class(
     return [_row(r) for r in records]
 
 
+async def owner_of(connection: DbConnection, student_id: uuid.UUID) -> uuid.UUID | None:
+    """The owner of the student, or None when there is no such student."""
+    owner: uuid.UUID | None = await connection.fetchval(
+        "SELECT owner_id FROM students WHERE id = $1", student_id
+    )
+    return owner
+
+
 async def update(
-    connection: DbConnection, student_id: uuid.UUID, changes: Mapping[str, object]
+    connection: DbConnection,
+    student_id: uuid.UUID,
+    changes: Mapping[str, object],
+    *,
+    owner_id: uuid.UUID | None = None,
 ) -> StudentRow | None:
-    """Sets the given columns (names from :data:`UPDATABLE` only) and returns the student."""
+    """Sets the given columns (names from :data:`UPDATABLE` only) and returns the student.
+
+    With ``owner_id``, only a student of that owner is changed: the owner's decision and the
+    change are one statement.
+    """
     names = sorted(changes)
     if not set(names) <= UPDATABLE:
         raise ValueError(f"not updatable: {set(names) - UPDATABLE}")
-    assignments = ", ".join(f"{name} = ${i + 2}" for i, name in enumerate(names))
+    assignments = ", ".join(f"{name} = ${i + 3}" for i, name in enumerate(names))
     updated = await connection.fetchval(
         f"UPDATE students SET {assignments}, updated_at = clock_timestamp()"
-        " WHERE id = $1 RETURNING id",
+        " WHERE id = $1 AND ($2::uuid IS NULL OR owner_id = $2) RETURNING id",
         student_id,
+        owner_id,
         *(changes[name] for name in names),
     )
     return await get(connection, student_id) if updated else None
 
 
-async def delete(connection: DbConnection, student_id: uuid.UUID) -> list[uuid.UUID] | None:
-    """Deletes the student with its enrollments and photo; returns the classes it was in, or
-    None when there was no such student."""
+async def delete(
+    connection: DbConnection, student_id: uuid.UUID, *, owner_id: uuid.UUID | None = None
+) -> list[uuid.UUID] | None:
+    """Deletes the student (with ``owner_id``: only a student of that owner) with its
+    enrollments and photo; returns the classes it was in, or None when nothing was deleted."""
     class_ids = await connection.fetchval(
         """
-        WITH gone AS (DELETE FROM students WHERE id = $1 RETURNING id)
+        WITH gone AS (
+            DELETE FROM students WHERE id = $1 AND ($2::uuid IS NULL OR owner_id = $2)
+            RETURNING id
+        )
         SELECT ARRAY(SELECT class_id FROM enrollments WHERE student_id = $1)
           FROM gone
         """,
         student_id,
+        owner_id,
     )
     return None if class_ids is None else list(class_ids)
 

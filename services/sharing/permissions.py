@@ -21,9 +21,11 @@ meets them:
   (``sharing/access_log.py``); ``sharing/tuple_rpcs.py`` serves them to roster only;
 - ``sharing/invitations.py`` and ``sharing/grants.py``: how a grant tuple comes to exist and
   when it expires or is revoked;
-- ``roster/sharing_client.py``: roster's one client of sharing; every read of a class or
-  student asks it first, lists through ListResources; ``roster/check_batcher.py`` lets the
-  checks of concurrent requests share calls;
+- ``roster/owner_access.py``: roster answers a row's owner from the row itself (owners are
+  never changed, and sharing would answer owner and log nothing); everyone else is asked here;
+- ``roster/sharing_client.py``: roster's one client of sharing; every non-owner's read of a
+  class or student asks it first, lists through ListResources; ``roster/check_batcher.py``
+  lets the checks of concurrent requests share calls;
 - ``roster/class_page_access.py``: a class page's checks at once, with
   ``roster/viewer_cache.py`` (the cache that decides when the student checks, which log
   views, go along with the class check);
