@@ -14,6 +14,11 @@ from services.common.photo_limits import (
 )
 from services.common.tls import TlsFiles
 
+# Two uploads being received while the two photo workers (service.py) decode two others: enough
+# to keep the workers busy, with at most four 5 MiB uploads in memory. Not derived from
+# os.cpu_count(), which in a container counts the node's cores, not the pod's CPU limit.
+DEFAULT_PHOTO_CONCURRENCY = 4
+
 
 @dataclass(frozen=True)
 class PhotoLimits:
@@ -37,6 +42,8 @@ class RosterSettings:
     jwt_issuer: str
     jwt_audience: str
     photos: PhotoLimits
+    # Uploads held in memory at once (received, decoded, re-encoded); the rest wait unread.
+    photo_concurrency: int
     # Journal entries younger than this belong to requests still running: leave them alone.
     reconcile_after_seconds: float
     reconcile_interval_seconds: float
@@ -73,6 +80,12 @@ class RosterSettings:
                 thumb_px=env.int(
                     "TRACKCC_ROSTER_PHOTO_THUMB_PX", MAX_THUMB_PX, minimum=16, maximum=MAX_THUMB_PX
                 ),
+            ),
+            photo_concurrency=env.int(
+                "TRACKCC_ROSTER_PHOTO_CONCURRENCY",
+                DEFAULT_PHOTO_CONCURRENCY,
+                minimum=1,
+                maximum=64,
             ),
             reconcile_after_seconds=env.float("TRACKCC_ROSTER_RECONCILE_AFTER_SECONDS", 60.0),
             reconcile_interval_seconds=env.float(

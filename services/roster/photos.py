@@ -77,15 +77,23 @@ def _encode(image: Image.Image, format_name: str) -> Rendition:
     return Rendition(data, _etag(data), image.width, image.height)
 
 
-def _without_metadata(image: Image.Image, format_name: str) -> Image.Image:
-    """A new image with the same pixels and nothing else: ``info`` (ICC, XMP, comments, EXIF)
-    is not copied, so no encoder can write any of it back."""
+def _stored_mode(image: Image.Image, format_name: str) -> str:
+    """The pixel mode the stored image has: grey or colour, with alpha where there was any."""
     if format_name == "JPEG":
-        mode = "L" if image.mode in ("1", "L") else "RGB"
-    else:
-        has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
-        mode = "RGBA" if has_alpha else "RGB"
-    pixels = image.convert(mode)
+        return "L" if image.mode in ("1", "L") else "RGB"
+    has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
+    return "RGBA" if has_alpha else "RGB"
+
+
+def _full_size(image: Image.Image, format_name: str, longest: int) -> Image.Image:
+    """The stored full size: the pixels in the stored mode, at most ``longest`` px, and nothing
+    else. ``info`` (ICC, XMP, comments, EXIF) is not copied, so no encoder can write any of it
+    back."""
+    mode = _stored_mode(image, format_name)
+    # Converted and scaled down in place where possible, and copied into a fresh image only
+    # once small: each extra copy of a decoded 40-megapixel image would cost up to 160 MB.
+    pixels = image if image.mode == mode else image.convert(mode)
+    pixels.thumbnail((longest, longest), Image.Resampling.LANCZOS)
     return Image.frombytes(mode, pixels.size, pixels.tobytes())
 
 
@@ -125,13 +133,13 @@ def process(data: bytes, limits: PhotoLimits) -> ProcessedPhoto:
             image.draft("RGB", (limits.full_px, limits.full_px))
         try:
             image.load()
-            upright = ImageOps.exif_transpose(image)
+            # Turned upright in place: a transposed copy would double the decoded pixels.
+            ImageOps.exif_transpose(image, in_place=True)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise PhotoRejected("the image has too many pixels", reason=INVALID) from None
         except (OSError, SyntaxError, ValueError, EOFError):
             raise PhotoRejected("the image is corrupt", reason=INVALID) from None
-        clean = _without_metadata(upright, format_name)
-    clean.thumbnail((limits.full_px, limits.full_px), Image.Resampling.LANCZOS)
+        clean = _full_size(image, format_name, limits.full_px)
     thumb = clean.copy()
     thumb.thumbnail((limits.thumb_px, limits.thumb_px), Image.Resampling.LANCZOS)
     return ProcessedPhoto(
