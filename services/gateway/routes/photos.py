@@ -280,7 +280,7 @@ def _routes(
             tag="photos",
             response_schema=PHOTO_SCHEMA,
             auth=True,
-            errors=(401, 403, 404, 413, 415, 422),
+            errors=(401, 403, 404, 413, 415, 422, 503),
             raw_body_types=PHOTO_TYPES,
         ),
         RouteSpec(
