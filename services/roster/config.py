@@ -11,6 +11,7 @@ from services.common.photo_limits import (
     MAX_PHOTO_BYTES,
     MAX_PHOTO_PIXELS,
     MAX_THUMB_PX,
+    MIB,
 )
 from services.common.tls import TlsFiles
 
@@ -18,6 +19,10 @@ from services.common.tls import TlsFiles
 # to keep the workers busy, with at most four 5 MiB uploads in memory. Not derived from
 # os.cpu_count(), which in a container counts the node's cores, not the pod's CPU limit.
 DEFAULT_PHOTO_CONCURRENCY = 4
+# Room for two ordinary photos decoding side by side (a 5 MiB JPEG takes a few MB at its draft
+# scale, a 12-megapixel RGBA PNG 96 MB with its scaling copy); a 40-megapixel image, up to
+# 480 MB, is decoded alone.
+DEFAULT_PHOTO_DECODE_MIB = 96
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,8 @@ class RosterSettings:
     photos: PhotoLimits
     # Uploads held in memory at once (received, decoded, re-encoded); the rest wait unread.
     photo_concurrency: int
+    # Bytes of decoded pixels the photo workers may hold at once (decode_budget.py).
+    photo_decode_budget_bytes: int
     # Journal entries younger than this belong to requests still running: leave them alone.
     reconcile_after_seconds: float
     reconcile_interval_seconds: float
@@ -87,6 +94,13 @@ class RosterSettings:
                 minimum=1,
                 maximum=64,
             ),
+            photo_decode_budget_bytes=env.int(
+                "TRACKCC_ROSTER_PHOTO_DECODE_MIB",
+                DEFAULT_PHOTO_DECODE_MIB,
+                minimum=16,
+                maximum=16 * 1024,
+            )
+            * MIB,
             reconcile_after_seconds=env.float("TRACKCC_ROSTER_RECONCILE_AFTER_SECONDS", 60.0),
             reconcile_interval_seconds=env.float(
                 "TRACKCC_ROSTER_RECONCILE_INTERVAL_SECONDS", 30.0, minimum=0.05

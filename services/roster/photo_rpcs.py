@@ -115,7 +115,10 @@ class PhotoRpcs(RpcBase):
             self._deps.metrics.photo_bytes.observe(len(received))
             try:
                 processed = await photos.process_in_thread(
-                    received, limits, self._deps.photo_executor
+                    received,
+                    limits,
+                    self._deps.photo_executor,
+                    self._deps.photo_decode_budget,
                 )
             except photos.PhotoRejected as rejected:
                 self._rejected(rejected.reason)

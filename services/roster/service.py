@@ -14,6 +14,7 @@ from services.common.config import Env
 from services.common.jwks_reload import jwks_file_verifier
 from services.common.service_main import ServiceDefinition
 from services.roster.config import RosterSettings
+from services.roster.decode_budget import DecodeBudget
 from services.roster.metrics import RosterMetrics
 from services.roster.photo_slots import PhotoSlots
 from services.roster.reconciler import Reconciler
@@ -73,6 +74,7 @@ def build_parts(
             photo_limits=settings.photos,
             photo_executor=executor,
             photo_slots=PhotoSlots(settings.photo_concurrency, metrics),
+            photo_decode_budget=DecodeBudget(settings.photo_decode_budget_bytes),
             metrics=metrics,
         )
     )
