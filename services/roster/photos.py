@@ -114,6 +114,10 @@ def _full_size(image: Image.Image, format_name: str, longest: int) -> Image.Imag
     # once small: each extra copy of a decoded 40-megapixel image would cost up to 160 MB.
     pixels = image if image.mode == mode else image.convert(mode)
     pixels.thumbnail((longest, longest), Image.Resampling.LANCZOS)
+    # Turned upright once small (the bound is square, so the size is the same): transposing
+    # the decoded size would copy all of its pixels once more. Read from the EXIF and XMP in
+    # ``info``, which convert() keeps.
+    ImageOps.exif_transpose(pixels, in_place=True)
     return Image.frombytes(mode, pixels.size, pixels.tobytes())
 
 
@@ -159,13 +163,11 @@ def process(data: bytes, limits: PhotoLimits, budget: DecodeBudget | None = None
         with reservation:
             try:
                 image.load()
-                # Turned upright in place: a transposed copy would double the decoded pixels.
-                ImageOps.exif_transpose(image, in_place=True)
+                clean = _full_size(image, format_name, limits.full_px)
             except (Image.DecompressionBombError, Image.DecompressionBombWarning):
                 raise PhotoRejected("the image has too many pixels", reason=INVALID) from None
             except (OSError, SyntaxError, ValueError, EOFError):
                 raise PhotoRejected("the image is corrupt", reason=INVALID) from None
-            clean = _full_size(image, format_name, limits.full_px)
             image.close()  # the decoded pixels go before the reservation does
     thumb = clean.copy()
     thumb.thumbnail((limits.thumb_px, limits.thumb_px), Image.Resampling.LANCZOS)
