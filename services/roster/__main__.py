@@ -1,4 +1,11 @@
-from services.common.service_main import main
-from services.roster.service import DEFINITION
+import os
+
+from services.roster.malloc_arenas import limit_malloc_arenas
+
+# Before anything starts a thread: arenas already handed out are not taken back.
+limit_malloc_arenas(os.environ)
+
+from services.common.service_main import main  # noqa: E402
+from services.roster.service import DEFINITION  # noqa: E402
 
 main(DEFINITION)

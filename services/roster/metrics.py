@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 MIB = 1024 * 1024
 
 
 class RosterMetrics:
-    """Photo uploads: their sizes, and why some were refused (bounded reasons only)."""
+    """Photo uploads: their sizes, why some were refused (bounded reasons only), and how many
+    are held in memory at once (``photo_slots.py``)."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
         self.photo_bytes = Histogram(
@@ -21,5 +22,20 @@ class RosterMetrics:
             "trackcc_roster_photo_rejections_total",
             "Uploads refused, by reason.",
             ["reason"],
+            registry=registry,
+        )
+        self.photo_uploads_in_progress = Gauge(
+            "trackcc_roster_photo_uploads_in_progress",
+            "Uploads holding a slot: being received into memory, decoded or re-encoded.",
+            registry=registry,
+        )
+        self.photo_uploads_in_progress_max = Gauge(
+            "trackcc_roster_photo_uploads_in_progress_max",
+            "The most uploads that held a slot at once since the process started.",
+            registry=registry,
+        )
+        self.photo_uploads_waiting = Gauge(
+            "trackcc_roster_photo_uploads_waiting",
+            "Authorized uploads waiting for a slot; their bytes wait unread in the gateway.",
             registry=registry,
         )

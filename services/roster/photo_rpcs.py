@@ -13,6 +13,7 @@ from google.protobuf import empty_pb2
 
 from services.common import fields, reasons
 from services.common.errors import NotFound
+from services.common.photo_limits import UPLOAD_DEADLINE_SECONDS, UPLOAD_SLOT_WAIT_SHARE
 from services.roster import photo_store, photos
 from services.roster.photo_store import Subject
 from services.roster.rpc_base import RpcBase
@@ -59,6 +60,33 @@ class PhotoRpcs(RpcBase):
     def _rejected(self, reason: str) -> None:
         self._deps.metrics.photo_rejections.labels(reason).inc()
 
+    @staticmethod
+    def _slot_wait_seconds(context: grpc.aio.ServicerContext) -> float:
+        """How long an upload may wait for a slot: a share of the time its caller gave it, so
+        that the rest is left to send and decode the image (services/common/photo_limits.py)."""
+        remaining = context.time_remaining()
+        budget = UPLOAD_DEADLINE_SECONDS if remaining is None else remaining
+        return budget * UPLOAD_SLOT_WAIT_SHARE
+
+    async def _received(
+        self, request_iterator: AsyncIterator[pb.UploadPhotoRequest], max_bytes: int
+    ) -> bytes:
+        """The image bytes that follow the metadata, refused once past ``max_bytes``."""
+        # Chunks joined once at the end: a growing buffer would be copied again at every
+        # reallocation, and bytes hand Pillow the image without a further copy.
+        chunks: list[bytes] = []
+        size = 0
+        async for part in request_iterator:
+            if not part.HasField("chunk"):
+                raise fields.invalid("metadata", "only the first message carries metadata")
+            chunks.append(part.chunk)
+            size += len(chunks[-1])
+            if size > max_bytes:
+                # Refused as soon as the limit is passed: the rest is never read or held.
+                self._rejected(photos.TOO_LARGE)
+                raise photos.too_large(max_bytes)
+        return b"".join(chunks)
+
     async def UploadPhoto(  # noqa: N802 - gRPC method name
         self,
         request_iterator: AsyncIterator[pb.UploadPhotoRequest],
@@ -77,27 +105,27 @@ class PhotoRpcs(RpcBase):
             )
         # Authorized before a single byte of the image is read.
         subject = await self._subject(user, first.metadata.subject, Permission.WRITE)
-        # "Go ahead": the gateway sends image bytes only after this, so a refusal above is
-        # never lost to a write racing the end of the call (grpc/grpc#36066).
-        await context.send_initial_metadata((("trackcc-upload-ready", "1"),))
-        received = bytearray()
-        async for part in request_iterator:
-            if not part.HasField("chunk"):
-                raise fields.invalid("metadata", "only the first message carries metadata")
-            received += part.chunk
-            if len(received) > limits.max_bytes:
-                # Refused as soon as the limit is passed: the rest is never read or held.
-                self._rejected(photos.TOO_LARGE)
-                raise photos.too_large(limits.max_bytes)
-        self._deps.metrics.photo_bytes.observe(len(received))
-        try:
-            processed = await photos.process_in_thread(
-                bytes(received), limits, self._deps.photo_executor
-            )
-        except photos.PhotoRejected as rejected:
-            self._rejected(rejected.reason)
-            raise
-        del received
+        # A slot before the "go ahead": the image bytes of an upload that waits here stay
+        # unread in the gateway (flow control), so only the uploads holding a slot are in memory.
+        async with self._deps.photo_slots.held(self._slot_wait_seconds(context)):
+            # "Go ahead": the gateway sends image bytes only after this, so a refusal above is
+            # never lost to a write racing the end of the call (grpc/grpc#36066).
+            await context.send_initial_metadata((("trackcc-upload-ready", "1"),))
+            received = await self._received(request_iterator, limits.max_bytes)
+            self._deps.metrics.photo_bytes.observe(len(received))
+            try:
+                processed = await photos.process_in_thread(
+                    received,
+                    limits,
+                    self._deps.photo_executor,
+                    self._deps.photo_decode_budget,
+                )
+            except photos.PhotoRejected as rejected:
+                self._rejected(rejected.reason)
+                raise
+            finally:
+                # The upload leaves memory with its slot, not when the stored rows are written.
+                del received
         async with self._deps.pool.acquire() as connection:
             if not await photo_store.save(connection, subject, processed):
                 raise NotFound("student not found", reason=reasons.NOT_FOUND)

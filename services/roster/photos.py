@@ -12,6 +12,7 @@ name or the Content-Type the client sent.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import io
 from concurrent.futures import Executor
@@ -22,6 +23,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from services.common import reasons
 from services.common.errors import InvalidArgument, ResourceExhausted
 from services.roster.config import PhotoLimits
+from services.roster.decode_budget import DecodeBudget
 
 # Pillow format name -> (stored content type, save options). Each format is kept as uploaded
 # (a PNG with transparency stays a PNG); only these decoders may even look at the bytes.
@@ -77,15 +79,45 @@ def _encode(image: Image.Image, format_name: str) -> Rendition:
     return Rendition(data, _etag(data), image.width, image.height)
 
 
-def _without_metadata(image: Image.Image, format_name: str) -> Image.Image:
-    """A new image with the same pixels and nothing else: ``info`` (ICC, XMP, comments, EXIF)
-    is not copied, so no encoder can write any of it back."""
+def _stored_mode(image: Image.Image, format_name: str) -> str:
+    """The pixel mode the stored image has: grey or colour, with alpha where there was any."""
     if format_name == "JPEG":
-        mode = "L" if image.mode in ("1", "L") else "RGB"
-    else:
-        has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
-        mode = "RGBA" if has_alpha else "RGB"
-    pixels = image.convert(mode)
+        return "L" if image.mode in ("1", "L") else "RGB"
+    has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
+    return "RGBA" if has_alpha else "RGB"
+
+
+def _pixel_bytes(mode: str) -> int:
+    # Pillow keeps RGB (like RGBA, LA and CMYK) in four bytes a pixel.
+    if mode in ("1", "L", "P"):
+        return 1
+    return 2 if mode.startswith("I;16") else 4
+
+
+def decode_cost(image: Image.Image, format_name: str) -> int:
+    """The most bytes of pixels :func:`process` holds for an opened image: as decoded (at the
+    draft scale), converted to the stored mode, and premultiplied while scaled if it has
+    alpha (Pillow scales RGBA as RGBa)."""
+    width, height = image.size
+    mode = _stored_mode(image, format_name)
+    converted = 0 if image.mode == mode else _pixel_bytes(mode)
+    premultiplied = _pixel_bytes(mode) if mode == "RGBA" else 0
+    return width * height * (_pixel_bytes(image.mode) + converted + premultiplied)
+
+
+def _full_size(image: Image.Image, format_name: str, longest: int) -> Image.Image:
+    """The stored full size: the pixels in the stored mode, at most ``longest`` px, and nothing
+    else. ``info`` (ICC, XMP, comments, EXIF) is not copied, so no encoder can write any of it
+    back."""
+    mode = _stored_mode(image, format_name)
+    # Converted and scaled down in place where possible, and copied into a fresh image only
+    # once small: each extra copy of a decoded 40-megapixel image would cost up to 160 MB.
+    pixels = image if image.mode == mode else image.convert(mode)
+    pixels.thumbnail((longest, longest), Image.Resampling.LANCZOS)
+    # Turned upright once small (the bound is square, so the size is the same): transposing
+    # the decoded size would copy all of its pixels once more. Read from the EXIF and XMP in
+    # ``info``, which convert() keeps.
+    ImageOps.exif_transpose(pixels, in_place=True)
     return Image.frombytes(mode, pixels.size, pixels.tobytes())
 
 
@@ -113,9 +145,9 @@ def _opened(data: bytes, limits: PhotoLimits) -> Image.Image:
     return image
 
 
-def process(data: bytes, limits: PhotoLimits) -> ProcessedPhoto:
+def process(data: bytes, limits: PhotoLimits, budget: DecodeBudget | None = None) -> ProcessedPhoto:
     """Decodes, checks and re-encodes an upload; raises :class:`PhotoRejected` or the
-    too-large error."""
+    too-large error. With a ``budget``, waits until the decoded pixels fit in it."""
     if len(data) > limits.max_bytes:
         raise too_large(limits.max_bytes)
     with _opened(data, limits) as image:
@@ -123,15 +155,20 @@ def process(data: bytes, limits: PhotoLimits) -> ProcessedPhoto:
         if format_name == "JPEG":
             # Lets libjpeg decode at a reduced scale when the target is much smaller.
             image.draft("RGB", (limits.full_px, limits.full_px))
-        try:
-            image.load()
-            upright = ImageOps.exif_transpose(image)
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise PhotoRejected("the image has too many pixels", reason=INVALID) from None
-        except (OSError, SyntaxError, ValueError, EOFError):
-            raise PhotoRejected("the image is corrupt", reason=INVALID) from None
-        clean = _without_metadata(upright, format_name)
-    clean.thumbnail((limits.full_px, limits.full_px), Image.Resampling.LANCZOS)
+        reservation = (
+            budget.reserved(decode_cost(image, format_name))
+            if budget is not None
+            else contextlib.nullcontext()
+        )
+        with reservation:
+            try:
+                image.load()
+                clean = _full_size(image, format_name, limits.full_px)
+            except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+                raise PhotoRejected("the image has too many pixels", reason=INVALID) from None
+            except (OSError, SyntaxError, ValueError, EOFError):
+                raise PhotoRejected("the image is corrupt", reason=INVALID) from None
+            image.close()  # the decoded pixels go before the reservation does
     thumb = clean.copy()
     thumb.thumbnail((limits.thumb_px, limits.thumb_px), Image.Resampling.LANCZOS)
     return ProcessedPhoto(
@@ -142,9 +179,12 @@ def process(data: bytes, limits: PhotoLimits) -> ProcessedPhoto:
 
 
 async def process_in_thread(
-    data: bytes, limits: PhotoLimits, executor: Executor | None = None
+    data: bytes,
+    limits: PhotoLimits,
+    executor: Executor | None = None,
+    budget: DecodeBudget | None = None,
 ) -> ProcessedPhoto:
     """:func:`process` in a worker thread, so the event loop keeps serving other calls (Pillow
     releases the GIL while it decodes and encodes). A small dedicated executor also caps how
-    many images are decoded at once, and with it the memory they take."""
-    return await asyncio.get_running_loop().run_in_executor(executor, process, data, limits)
+    many images are decoded at once, and ``budget`` how many bytes of pixels they hold."""
+    return await asyncio.get_running_loop().run_in_executor(executor, process, data, limits, budget)

@@ -20,7 +20,9 @@ from services.common.timestamps import utc_now
 from services.common.tokens import Verifier
 from services.roster import journal, owner_access, students
 from services.roster.config import PhotoLimits
+from services.roster.decode_budget import DecodeBudget
 from services.roster.metrics import RosterMetrics
+from services.roster.photo_slots import PhotoSlots
 from services.roster.sharing_client import Authorizer, Kind, Permission, Ref, Tuple
 from services.roster.viewer_cache import ViewerCache
 from trackcc.roster.v1 import roster_service_pb2 as pb
@@ -35,6 +37,8 @@ class Deps:
     verifier: Verifier
     photo_limits: PhotoLimits
     photo_executor: Executor | None
+    photo_slots: PhotoSlots
+    photo_decode_budget: DecodeBudget
     metrics: RosterMetrics
     clock: Callable[[], datetime] = utc_now
     viewer_cache: ViewerCache = field(default_factory=ViewerCache)

@@ -14,7 +14,9 @@ from services.common.config import Env
 from services.common.jwks_reload import jwks_file_verifier
 from services.common.service_main import ServiceDefinition
 from services.roster.config import RosterSettings
+from services.roster.decode_budget import DecodeBudget
 from services.roster.metrics import RosterMetrics
+from services.roster.photo_slots import PhotoSlots
 from services.roster.reconciler import Reconciler
 from services.roster.rpc_base import Deps
 from services.roster.server import RosterServicer
@@ -63,6 +65,7 @@ def build_parts(
     sharing = SharingChannel(settings.sharing_target, settings.tls, settings.sharing_server_name)
     authorizer = wrap_authorizer(sharing.authorizer)
     executor = ThreadPoolExecutor(max_workers=PHOTO_WORKERS, thread_name_prefix="photos")
+    metrics = RosterMetrics(registry)
     servicer = RosterServicer(
         Deps(
             pool=pool,
@@ -70,7 +73,9 @@ def build_parts(
             verifier=verifier,
             photo_limits=settings.photos,
             photo_executor=executor,
-            metrics=RosterMetrics(registry),
+            photo_slots=PhotoSlots(settings.photo_concurrency, metrics),
+            photo_decode_budget=DecodeBudget(settings.photo_decode_budget_bytes),
+            metrics=metrics,
         )
     )
     reconciler = Reconciler(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 
 import aiohttp
 import asyncpg
@@ -229,9 +229,13 @@ def mask(*paths: str) -> field_mask_pb2.FieldMask:
 
 @contextlib.asynccontextmanager
 async def running_stack(
-    database: TestDatabase, pki: DevPki, jwt_keys: JwtKeys
+    database: TestDatabase,
+    pki: DevPki,
+    jwt_keys: JwtKeys,
+    roster_settings: Mapping[str, str] | None = None,
 ) -> AsyncIterator[Stack]:
-    """Sharing, then roster pointed at it; the roster's reconciler is driven by the tests."""
+    """Sharing, then roster pointed at it (with ``roster_settings`` added to its environment);
+    the roster's reconciler is driven by the tests."""
     sharing_env = service_env(
         SHARING,
         database,
@@ -261,7 +265,11 @@ async def running_stack(
     signer = TokenSigner(keys, keys[0].kid, "trackcc", "trackcc-api", 900)
     async with started_service(SHARING, sharing_env) as sharing:
         roster_env = service_env(
-            ROSTER, database, pki, jwt_keys, {"TRACKCC_ROSTER_SHARING_TARGET": sharing.target}
+            ROSTER,
+            database,
+            pki,
+            jwt_keys,
+            {"TRACKCC_ROSTER_SHARING_TARGET": sharing.target, **(roster_settings or {})},
         )
         definition = dataclasses.replace(ROSTER, build=build)
         async with started_service(definition, roster_env) as roster:

@@ -20,7 +20,12 @@ import grpc
 from aiohttp import web
 
 from services.common import reasons
-from services.common.photo_limits import MAX_PHOTO_BYTES, MAX_PHOTO_PIXELS, MIB
+from services.common.photo_limits import (
+    MAX_PHOTO_BYTES,
+    MAX_PHOTO_PIXELS,
+    MIB,
+    UPLOAD_DEADLINE_SECONDS,
+)
 from services.gateway.errors import FieldError, ProblemError
 from services.gateway.json_text import clean_header
 from services.gateway.routes.common import path_uuid
@@ -39,9 +44,10 @@ logger = logging.getLogger(__name__)
 
 PHOTO_TYPES = ("image/jpeg", "image/png", "image/webp")
 CHUNK_BYTES = 64 * 1024
-# Longer than the unary deadline: a 5 MiB upload from a phone on a slow network takes a while,
-# and these streaming calls do not pass through the channel's unary deadline interceptor.
-UPLOAD_TIMEOUT_SECONDS = 120.0
+# Longer than the unary deadline: an upload may wait for one of roster's upload slots, and a
+# 5 MiB upload from a phone on a slow network takes a while (services/common/photo_limits.py);
+# these streaming calls do not pass through the channel's unary deadline interceptor.
+UPLOAD_TIMEOUT_SECONDS = UPLOAD_DEADLINE_SECONDS
 DOWNLOAD_TIMEOUT_SECONDS = 60.0
 SIZES = {"full": pb.PHOTO_SIZE_FULL, "thumb": pb.PHOTO_SIZE_THUMB}
 # The initial metadata key with which roster accepts an upload's first message.
@@ -92,10 +98,12 @@ async def upload(call: Call, subject: pb.PhotoSubject, photo_url: str) -> web.St
     try:
         first = pb.UploadPhotoMetadata(subject=subject, content_type=content_type)
         await stream.write(pb.UploadPhotoRequest(metadata=first))
-        # roster marks its initial metadata once it accepts who and what; a refusal ends the
-        # call instead (with empty initial metadata). Waiting for that before the first image
-        # byte keeps roster's answer: grpc.aio reports a write that races the end of a call
-        # as INTERNAL and loses the real status (grpc/grpc#36066).
+        # roster marks its initial metadata once it accepts who and what and has a slot for
+        # the image; a refusal ends the call instead (with empty initial metadata). Waiting for
+        # that before the first image byte keeps roster's answer: grpc.aio reports a write
+        # that races the end of a call as INTERNAL and loses the real status
+        # (grpc/grpc#36066). Meanwhile the body stays unread: aiohttp stops reading the socket
+        # once its small buffer is full, so a queued upload waits in TCP, not in memory.
         if UPLOAD_READY not in dict(await stream.initial_metadata()):
             await stream  # raises roster's refusal
             raise ProblemError(500, reasons.INTERNAL)  # an upload without bytes cannot succeed
@@ -272,7 +280,7 @@ def _routes(
             tag="photos",
             response_schema=PHOTO_SCHEMA,
             auth=True,
-            errors=(401, 403, 404, 413, 415, 422),
+            errors=(401, 403, 404, 413, 415, 422, 503),
             raw_body_types=PHOTO_TYPES,
         ),
         RouteSpec(
