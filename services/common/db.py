@@ -3,14 +3,110 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import re
 import socket
 from dataclasses import dataclass
-from typing import TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 from services.common.config import Env
+
+# --- the reset on release --------------------------------------------------------------
+#
+# asyncpg's pool sends a reset query (advisory unlock, CLOSE ALL, UNLISTEN *, RESET ALL) on
+# every release by default: a round trip, and work for PostgreSQL, per RPC, to undo state
+# that our statements almost never create. Instead, each connection notes whether a
+# statement it ran could have changed the session, and only such a connection is reset.
+#
+# What is still always cleaned, by asyncpg itself before our hook runs (Connection._reset):
+# an open or failed transaction is rolled back, and listener callbacks are dropped. This is
+# what the earlier attempt lost: it overrode ``Connection.reset`` with a no-op, so a
+# connection returned inside a transaction kept its row locks, the next statement on that
+# row waited for ever, and ``pool.close()``, which waits for every borrowed connection,
+# hung at shutdown (tests/integration/test_db_pool.py replays it). The ``reset=`` hook
+# keeps asyncpg's rollback. Prepared statements stay: asyncpg's statement cache is per
+# connection and wants them kept.
+
+# Statements that may leave state in the session beyond their transaction: settings (SET,
+# RESET, set_config), LISTEN, session advisory locks, cursors WITH HOLD. Read by their
+# text; a false alarm only costs the reset query. The SET of an UPDATE (or of ON CONFLICT DO
+# UPDATE) assigns columns, so it is taken out first: writes do not pay for it.
+_ASSIGNING_SET = re.compile(
+    r"""\bUPDATE\s+(?:ONLY\s+)?[\w."]+(?:\s+(?:AS\s+)?[\w"]+)?\s+SET\b|\bDO\s+UPDATE\s+SET\b""",
+    re.IGNORECASE,
+)
+_SESSION_CHANGE = re.compile(
+    r"\b(?:SET|RESET|DISCARD|LISTEN|DECLARE|set_config"
+    r"|pg_(?:try_)?advisory_lock(?:_shared)?)\b",
+    re.IGNORECASE,
+)
+
+
+@functools.lru_cache(maxsize=2048)
+def may_change_session(query: str) -> bool:
+    """True when ``query`` may change session state that a later borrower would inherit."""
+    return _SESSION_CHANGE.search(_ASSIGNING_SET.sub(" ", query)) is not None
+
+
+if TYPE_CHECKING:
+    _Connection = asyncpg.Connection[asyncpg.Record]
+else:
+    _Connection = asyncpg.Connection
+
+
+class SessionTrackingConnection(_Connection):
+    """A connection that remembers whether it ran a statement that may change its session."""
+
+    session_changed: bool = False
+
+    # asyncpg's own signatures, timeout parameters included.
+    async def execute(
+        self,
+        query: str,
+        *args: object,
+        timeout: float | None = None,  # noqa: ASYNC109
+    ) -> str:
+        # Without arguments asyncpg sends the text as a simple query, past _get_statement.
+        if not args and may_change_session(query):
+            self.session_changed = True
+        return await super().execute(query, *args, timeout=timeout)
+
+    async def _get_statement(
+        self,
+        query: str,
+        timeout: float | None,  # noqa: ASYNC109
+        **options: Any,
+    ) -> Any:
+        # Every prepared statement passes here: fetch*, execute with arguments,
+        # executemany, prepare and cursors (asyncpg's pinned version).
+        if may_change_session(query):
+            self.session_changed = True
+        return await super()._get_statement(query, timeout, **options)  # type: ignore[misc]
+
+    # COPY goes out as a simple query too (copy_from_query wraps the caller's text).
+    async def _copy_out(self, copy_stmt: str, output: Any, timeout: Any) -> Any:  # noqa: ASYNC109
+        if may_change_session(copy_stmt):
+            self.session_changed = True
+        return await super()._copy_out(copy_stmt, output, timeout)  # type: ignore[misc]
+
+    async def _copy_in(self, copy_stmt: str, source: Any, timeout: Any) -> Any:  # noqa: ASYNC109
+        if may_change_session(copy_stmt):
+            self.session_changed = True
+        return await super()._copy_in(copy_stmt, source, timeout)  # type: ignore[misc]
+
+
+async def reset_changed_session(connection: asyncpg.Connection[asyncpg.Record]) -> None:
+    """The pool's reset hook: asyncpg has rolled back any transaction; the session's
+    settings, listens, locks and cursors are reset only where a statement may have made
+    some."""
+    if getattr(connection, "session_changed", True):
+        await connection.execute(connection.get_reset_query())
+        # After the reset query, which names RESET itself and so marks the connection.
+        if isinstance(connection, SessionTrackingConnection):
+            connection.session_changed = False
 
 
 async def create_pool(
@@ -19,13 +115,16 @@ async def create_pool(
     """A pool whose connections see only ``schema`` first on the search path.
 
     The role in the DSN has privileges on that schema alone, so a query that strays into
-    another service's tables fails instead of reading them.
+    another service's tables fails instead of reading them. A released connection is reset
+    only as far as it needs (:func:`reset_changed_session`).
     """
     pool = await asyncpg.create_pool(
         dsn,
         min_size=min_size,
         max_size=max_size,
         server_settings={"search_path": schema, "application_name": application_name},
+        connection_class=SessionTrackingConnection,
+        reset=reset_changed_session,
     )
     assert pool is not None
     return pool

@@ -9,7 +9,6 @@ default detail of each reason from its one registry, ``services/common/reasons.p
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -22,6 +21,7 @@ from google.rpc import error_details_pb2, status_pb2
 from services.common import reasons
 from services.common.photo_limits import MAX_PHOTO_BYTES, MIB
 from services.common.reasons import REGISTRY
+from services.gateway.json_encoding import json_bytes
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_TYPE_PREFIX = "tag:trackcc,2026:problem:"
@@ -71,7 +71,7 @@ def problem_response(problem: ProblemError) -> web.Response:
     """The HTTP response of a problem."""
     return web.Response(
         status=problem.status,
-        body=json.dumps(problem_body(problem), ensure_ascii=False).encode(),
+        body=json_bytes(problem_body(problem)),
         content_type=PROBLEM_CONTENT_TYPE,
         headers=problem.headers,
     )

@@ -8,7 +8,7 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import date
 
 from services.common.fields import invalid
-from services.common.timestamps import to_timestamp
+from services.common.timestamps import set_timestamp
 from services.roster.classes import ClassRow
 from services.roster.students import StudentRow
 from trackcc.roster.v1 import roster_service_pb2 as pb
@@ -84,9 +84,9 @@ def class_message(row: ClassRow, access: pb.Access.ValueType) -> pb.Class:
         owner_id=str(row.owner_id),
         access=access,
         student_count=row.student_count,
-        create_time=to_timestamp(row.created_at),
-        update_time=to_timestamp(row.updated_at),
     )
+    set_timestamp(message.create_time, row.created_at)
+    set_timestamp(message.update_time, row.updated_at)
     if row.term is not None:
         message.term = row.term
     return message
@@ -96,18 +96,19 @@ def student_message(
     row: StudentRow, access: pb.Access.ValueType, visible_classes: Collection[uuid.UUID] | None
 ) -> pb.Student:
     """``visible_classes`` None means the caller may see every class of the student."""
+    # Built once per student of a page: the times go straight into the message's own fields.
     message = pb.Student(
         id=str(row.id),
         display_name=row.display_name,
-        class_ids=[
-            str(c) for c in row.class_ids if visible_classes is None or c in visible_classes
-        ],
+        class_ids=[str(c) for c in row.class_ids]
+        if visible_classes is None
+        else [str(c) for c in row.class_ids if c in visible_classes],
         has_photo=row.has_photo,
         owner_id=str(row.owner_id),
         access=access,
-        create_time=to_timestamp(row.created_at),
-        update_time=to_timestamp(row.updated_at),
     )
+    set_timestamp(message.create_time, row.created_at)
+    set_timestamp(message.update_time, row.updated_at)
     if row.birth_date is not None:
         message.birth_date = row.birth_date.isoformat()
     if row.gender is not None:
@@ -130,9 +131,9 @@ def student_messages(
     readable_classes: Collection[uuid.UUID],
 ) -> list[pb.Student]:
     """Messages for rows; an owner sees every class id, anyone else only readable ones."""
-    return [
-        student_message(
-            row, access[row.id], None if access[row.id] == pb.ACCESS_OWNER else readable_classes
-        )
-        for row in rows
-    ]
+    messages = []
+    for row in rows:
+        level = access[row.id]
+        visible = None if level == pb.ACCESS_OWNER else readable_classes
+        messages.append(student_message(row, level, visible))
+    return messages

@@ -6,27 +6,23 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import NamedTuple
 
 import asyncpg
 
 from services.common.db import DbConnection
 from services.common.pagination import Cursor
 
-_COLUMNS = """
-    s.id, s.owner_id, s.display_name, s.birth_date, s.gender, s.notes,
-    s.created_at, s.updated_at,
-    ARRAY(SELECT e.class_id FROM enrollments AS e WHERE e.student_id = s.id ORDER BY e.class_id)
-        AS class_ids,
-    EXISTS (SELECT 1 FROM photos AS p WHERE p.student_id = s.id) AS has_photo
-"""
-
 # Only these columns may be changed; the update mask is checked against this set.
 UPDATABLE = frozenset({"display_name", "birth_date", "gender", "notes"})
 
 
-@dataclass(frozen=True)
-class StudentRow:
-    """A student as stored, with every class it is enrolled in."""
+class StudentRow(NamedTuple):
+    """A student as stored, with every class it is enrolled in.
+
+    A tuple in the order of the selected columns, so that a record becomes a row in one
+    step (a frozen dataclass built field by field cost a third of a 30-student page).
+    """
 
     id: uuid.UUID
     owner_id: uuid.UUID
@@ -44,19 +40,27 @@ class StudentRow:
         return Cursor(self.created_at, self.id)
 
 
+# The SQL of each field, in the field order above: the SELECT is built from this table.
+_COLUMN_SQL = {
+    "id": "s.id",
+    "owner_id": "s.owner_id",
+    "display_name": "s.display_name",
+    "birth_date": "s.birth_date",
+    "gender": "s.gender",
+    "notes": "s.notes",
+    "class_ids": "ARRAY(SELECT e.class_id FROM enrollments AS e"
+    " WHERE e.student_id = s.id ORDER BY e.class_id)",
+    "has_photo": "EXISTS (SELECT 1 FROM photos AS p WHERE p.student_id = s.id)",
+    "created_at": "s.created_at",
+    "updated_at": "s.updated_at",
+}
+assert tuple(_COLUMN_SQL) == StudentRow._fields, "columns and fields out of order"
+_COLUMNS = ", ".join(f"{sql} AS {name}" for name, sql in _COLUMN_SQL.items())
+
+
 def _row(record: asyncpg.Record) -> StudentRow:
-    return StudentRow(
-        id=record["id"],
-        owner_id=record["owner_id"],
-        display_name=record["display_name"],
-        birth_date=record["birth_date"],
-        gender=record["gender"],
-        notes=record["notes"],
-        class_ids=list(record["class_ids"]),
-        has_photo=record["has_photo"],
-        created_at=record["created_at"],
-        updated_at=record["updated_at"],
-    )
+    # asyncpg decodes the array to a list already.
+    return StudentRow._make(record)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from typing import Any
 
 from google.protobuf.message import Message
 
+from services.common.timestamps import rfc3339
 from services.gateway.routes.common import (
     BIRTH_DATE_SCHEMA,
     NO_CONTROLS,
@@ -65,18 +66,21 @@ def class_json(school_class: pb.Class) -> dict[str, Any]:
 
 
 def student_json(student: pb.Student, public_url: str) -> dict[str, Any]:
+    # Once per student of a page: fields are read directly, not through the helpers above.
+    has = student.HasField
+    student_id = student.id
     return {
-        "id": student.id,
+        "id": student_id,
         "display_name": student.display_name,
-        "birth_date": _optional(student, "birth_date"),
-        "gender": _optional(student, "gender"),
-        "notes": _optional(student, "notes"),
+        "birth_date": student.birth_date if has("birth_date") else None,
+        "gender": student.gender if has("gender") else None,
+        "notes": student.notes if has("notes") else None,
         "class_ids": list(student.class_ids),
-        "photo_url": student_photo_url(public_url, student.id) if student.has_photo else None,
+        "photo_url": student_photo_url(public_url, student_id) if student.has_photo else None,
         "owner_id": student.owner_id,
         "access": ACCESS.get(student.access, "viewer"),
-        "created_at": _time(student, "create_time"),
-        "updated_at": _time(student, "update_time"),
+        "created_at": rfc3339(student.create_time) if has("create_time") else None,
+        "updated_at": rfc3339(student.update_time) if has("update_time") else None,
     }
 
 

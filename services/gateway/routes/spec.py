@@ -8,7 +8,6 @@ JSON to proto and back.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +23,7 @@ from services.gateway.client_address import client_address
 from services.gateway.clients import ServiceClients
 from services.gateway.config import GatewaySettings
 from services.gateway.errors import ProblemError, problem_from_rpc_error
+from services.gateway.json_encoding import json_bytes
 from services.gateway.json_text import clean_header
 from services.gateway.session_states import SessionStates
 from services.gateway.validation import Schema, read_json
@@ -105,7 +105,7 @@ def json_response(data: Any, status: int = 200) -> web.Response:
     """A JSON body with the right content type."""
     return web.Response(
         status=status,
-        body=json.dumps(data, ensure_ascii=False).encode(),
+        body=json_bytes(data),
         content_type="application/json",
     )
 
