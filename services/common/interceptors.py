@@ -2,6 +2,8 @@
 
 - :class:`MetricsInterceptor`: ``grpc_server_handled_total`` and ``grpc_server_handling_seconds``
   (go-grpc-prometheus names and labels).
+- :class:`InFlightInterceptor`: how many calls are being handled, and how many a stop cut
+  off (``grpc_server.RunningServer.stop`` logs both).
 - :class:`ErrorInterceptor`: takes the request id from metadata for the logs, turns
   :class:`~services.common.errors.ServiceError` into a rich gRPC status and any other
   exception into ``INTERNAL`` without leaking its text (a lost database connection into
@@ -10,6 +12,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 import time
@@ -213,6 +216,48 @@ class MetricsInterceptor(_WrappingInterceptor):
             failed = False
         finally:
             self._observe(method, grpc_type, started, context, failed)
+
+
+class InFlightInterceptor(_WrappingInterceptor):
+    """Counts the calls being handled, and those that ended cancelled (by their client, or by
+    a stop whose grace ran out), so that a graceful stop can say what it drained."""
+
+    def __init__(self) -> None:
+        self.current = 0
+        self.cancelled = 0
+
+    async def around(
+        self,
+        call: Callable[[], Awaitable[Any]],
+        context: grpc.aio.ServicerContext,
+        method: str,
+        grpc_type: str,
+    ) -> Any:
+        self.current += 1
+        try:
+            return await call()
+        except asyncio.CancelledError:
+            self.cancelled += 1
+            raise
+        finally:
+            self.current -= 1
+
+    async def around_stream(
+        self,
+        stream: Callable[[], AsyncIterator[Any]],
+        context: grpc.aio.ServicerContext,
+        method: str,
+        grpc_type: str,
+    ) -> AsyncIterator[Any]:
+        self.current += 1
+        try:
+            async for item in stream():
+                yield item
+        except asyncio.CancelledError:
+            self.cancelled += 1
+            raise
+        finally:
+            self.current -= 1
 
 
 class ErrorInterceptor(_WrappingInterceptor):

@@ -5,6 +5,11 @@ that SREs deploy, as its non-root user, on a read-only root filesystem, configur
 environment variables (the same ones ``make run`` passes, from
 ``services.localstack.components``), talking mutual TLS by container name. Only the
 gateway's HTTPS port is published, on the host's loopback.
+
+Two networks, as the chart's NetworkPolicies split who may call whom: sharing is on its own
+network with its callers and what it needs (PostgreSQL, SMTP), and not on the main one. So
+the fault tests can cut roster off from sharing alone (``ContainerStack.sharing_network``)
+while roster still reaches PostgreSQL and the gateway still reaches roster.
 """
 
 from __future__ import annotations
@@ -66,7 +71,8 @@ class ContainerStack(HttpsClient):
     """The running containers, their network, and how a client reaches the gateway."""
 
     engine: ContainerEngine
-    network: Network
+    network: Network  # every component but sharing
+    sharing_network: Network  # sharing, its callers, PostgreSQL and SMTP
     data_dir: Path  # on the host: tls/ca.pem to trust, mail/ where the sink writes
     https_port: int
     containers: dict[str, Container] = field(default_factory=dict)
@@ -114,19 +120,28 @@ def _readable_copy(source: Path, target: Path) -> Path:
     return target
 
 
+def _networks_of(stack: ContainerStack, name: str) -> list[Network]:
+    if name == "sharing":
+        return [stack.sharing_network]
+    return [stack.network, stack.sharing_network]
+
+
 def _run(stack: ContainerStack, name: str, image: str, **options: Any) -> Container:
-    network = str(stack.network.name)
+    first, *others = _networks_of(stack, name)
+    network = str(first.name)
     # The others find it by its short name, as a Service name in the cluster.
     endpoint = stack.engine.client.api.create_endpoint_config(aliases=stack.aliases(name))
-    container: Container = stack.engine.client.containers.run(
+    container: Container = stack.engine.client.containers.create(
         image,
-        detach=True,
-        name=f"{network}-{name}",
+        name=f"{stack.network.name}-{name}",
         network=network,
         networking_config={network: endpoint},
         **{**_HARDENED, **options},
     )
     stack.containers[name] = container
+    for other in others:  # before it starts, so that it never runs half connected
+        other.connect(container, aliases=stack.aliases(name))
+    container.start()
     return container
 
 
@@ -175,7 +190,10 @@ def running_container_stack(
     network = engine.client.networks.create(
         f"trackcc-e2e-{suffix}", driver="bridge", labels=TEST_LABELS
     )
-    stack = ContainerStack(engine, network, layout.root, free_port())
+    sharing_network = engine.client.networks.create(
+        f"trackcc-e2e-{suffix}-sharing", driver="bridge", labels=TEST_LABELS
+    )
+    stack = ContainerStack(engine, network, sharing_network, layout.root, free_port())
     images = engine.images.components
     volume = None
     try:
@@ -258,6 +276,7 @@ def running_container_stack(
             with contextlib.suppress(docker.errors.APIError):
                 container.remove(force=True)
         network.remove()
+        sharing_network.remove()
         if volume is not None:
             volume.remove(force=True)
 
@@ -269,7 +288,7 @@ def expect_json(response: Response, expected: int) -> Any:
     return json.loads(body) if body else None
 
 
-def verified_account(stack: ContainerStack, email: str, role: str) -> str:
+def verified_account(stack: HttpsClient, email: str, role: str) -> str:
     """Signs up, follows the verification mail, signs in; returns the access token."""
     expect_json(
         stack.request("POST", "/v1/accounts", {"email": email, "password": PASSWORD, "role": role}),
