@@ -101,13 +101,10 @@ class RunningServer:
         with contextlib.suppress(asyncio.CancelledError):
             await self._readiness_task
         await self.server.stop(self.grace_seconds)
-        logger.info(
-            "drained",
-            extra={
-                "in_flight": in_flight,
-                "cut_off": self._in_flight.cancelled - cancelled_before,
-            },
-        )
+        # Cut off: cancelled when the grace ran out, or still running now that the server
+        # is gone, so that their answers can no longer be sent.
+        cut_off = self._in_flight.current + self._in_flight.cancelled - cancelled_before
+        logger.info("drained", extra={"in_flight": in_flight, "cut_off": cut_off})
         if self._health_server is not None:
             await self._health_server.stop(0)
         await self._metrics_runner.cleanup()

@@ -4,7 +4,8 @@
   (go-grpc-prometheus names and labels).
 - :class:`InFlightInterceptor`: how many calls are being handled, and how many a stop cut
   off (``grpc_server.RunningServer.stop`` logs both).
-- :class:`ErrorInterceptor`: takes the request id from metadata for the logs, turns
+- :class:`ErrorInterceptor`: takes the request id from metadata for the logs (and the deadline
+  for the calls it makes, ``deadlines.py``), turns
   :class:`~services.common.errors.ServiceError` into a rich gRPC status and any other
   exception into ``INTERNAL`` without leaking its text (a lost database connection into
   ``UNAVAILABLE``).
@@ -23,6 +24,7 @@ import grpc
 from grpc_status import rpc_status
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
+from services.common import deadlines
 from services.common.db import is_connection_loss
 from services.common.errors import ServiceError
 from services.common.logs import REQUEST_ID_METADATA, accept_request_id, request_id_var
@@ -266,6 +268,7 @@ class ErrorInterceptor(_WrappingInterceptor):
     def _bind_request_id(self, context: grpc.aio.ServicerContext) -> None:
         incoming = dict(context.invocation_metadata() or ()).get(REQUEST_ID_METADATA)
         request_id_var.set(accept_request_id(incoming if isinstance(incoming, str) else None))
+        deadlines.bind(context)  # the calls this one makes end before it does
 
     async def _abort(
         self, error: Exception, context: grpc.aio.ServicerContext, method: str
