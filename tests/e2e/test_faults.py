@@ -156,6 +156,7 @@ def test_sigterm_drains_the_requests_in_flight(
     ) as load:
         load.wait_for_answers(4 * WORKERS)
         with stack.frozen_database():
+            frozen = time.monotonic()
             _wait_until(lambda: _stuck(load.outstanding()) == WORKERS, 20, "every worker waiting")
             in_flight = set(load.outstanding())
             mark = load.mark()
@@ -166,6 +167,7 @@ def test_sigterm_drains_the_requests_in_flight(
                 20,
                 f"{component} stopping",
             )
+        thawed = time.monotonic()
         exit_code = stack.wait_exited(component)
         drained = time.monotonic() - signalled
         _wait_until(lambda: in_flight <= set(load.answer_of(in_flight)), 30, "in-flight answered")
@@ -179,7 +181,9 @@ def test_sigterm_drains_the_requests_in_flight(
     first_refusal = min((a.ended - signalled for a in refusals), default=float("nan"))
     server_side = _server_side_figures(stack, component, skip)
     _report(
-        f"\nSIGTERM to {component} ({stack.kind}): {len(in_flight)} requests in flight, "
+        f"\nSIGTERM to {component} ({stack.kind}): database frozen for "
+        f"{thawed - frozen:.2f} s, the signal {signalled - frozen:.2f} s into it; "
+        f"{len(in_flight)} requests in flight, "
         f"answered {_counts(answers.values())}; exit {exit_code} {drained:.2f} s after the "
         f"signal; {server_side}; sent after the signal: {_counts(after)}, first refusal "
         f"{first_refusal:.2f} s after the signal; back {back:.1f} s after its start"
