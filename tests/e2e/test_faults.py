@@ -15,7 +15,7 @@ import collections
 import json
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,7 +84,8 @@ def _report(line: str) -> None:
     print(line)  # noqa: T201 - the figures are what these tests are for
 
 
-def _wait_until(condition: Any, timeout: float, what: str) -> float:
+def _wait_until(condition: Callable[[], bool], timeout: float, what: str) -> float:
+    # The same polling whatever runs the stack.
     return containers.wait_until(condition, timeout, what)
 
 
@@ -174,7 +175,7 @@ def test_sigterm_drains_the_requests_in_flight(
         load.wait_for_answers(2 * WORKERS)
         down = load.answers(mark)
         stack.start(component)
-        back = _wait_until(stack_serves(stack, teacher), HEAL_SECONDS, f"{component} back")
+        back = _wait_until(_serves(stack, teacher), HEAL_SECONDS, f"{component} back")
     answers = load.answer_of(in_flight)
     after = [a for a in down if a.request_id not in in_flight]
     refusals = [a for a in after if a.status != 200]
@@ -196,14 +197,15 @@ def test_sigterm_drains_the_requests_in_flight(
     else:
         drain = _logged_after(stack, component, skip, "drained")
         assert drain is not None
-        assert drain["in_flight"] == WORKERS and drain["cut_off"] == 0, drain
+        # At most every worker's request (one may wait at auth for its session instead).
+        assert 1 <= drain["in_flight"] <= WORKERS and drain["cut_off"] == 0, drain
         # A stopped service: the gateway answers "unavailable" at once, never an error of
         # its own, never a wait for the deadline.
         assert {(a.status, a.problem) for a in refusals} <= {(503, "unavailable")}, refusals
         assert all(a.ended - a.started < GRPC_DEADLINE_SECONDS for a in refusals), refusals
 
 
-def stack_serves(stack: FaultStack, teacher: Teacher) -> Any:
+def _serves(stack: FaultStack, teacher: Teacher) -> Callable[[], bool]:
     def serves() -> bool:
         paths = DRAIN_PATHS["gateway"]
         try:
@@ -283,9 +285,12 @@ def test_postgres_restarted_loses_no_acknowledged_write(
     containers.restart(running.containers["postgres"], STOP_GRACE_SECONDS)
     # The services reconnect by themselves: creates succeed again without their restart.
     before = len(acknowledged)
-    deadline = time.monotonic() + HEAL_SECONDS
-    while len(acknowledged) < before + 10 and time.monotonic() < deadline:
+    restarted = time.monotonic()
+    recovered = float("nan")
+    while len(acknowledged) < before + 10 and time.monotonic() < restarted + HEAL_SECONDS:
         create(index := index + 1)
+        if len(acknowledged) == before + 1:
+            recovered = time.monotonic() - restarted
     assert len(acknowledged) >= before + 10, refused
 
     listed: set[str] = set()
@@ -302,7 +307,8 @@ def test_postgres_restarted_loses_no_acknowledged_write(
         if not token:
             break
     _report(
-        f"\npostgres restarted: {len(acknowledged)} creates acknowledged, refused {dict(refused)}"
+        f"\npostgres restarted: {len(acknowledged)} creates acknowledged, refused "
+        f"{dict(refused)}; creates succeed again {recovered:.1f} s after its restart"
     )
     assert set(acknowledged) <= listed
     # While the database was away, creates were refused as unavailable (retry), never as 500.
