@@ -158,7 +158,9 @@ def test_sigterm_drains_the_requests_in_flight(
         load.wait_for_answers(4 * WORKERS)
         with stack.frozen_database():
             frozen = time.monotonic()
-            _wait_until(lambda: _stuck(load.outstanding()) == WORKERS, 20, "every worker waiting")
+            _wait_until(
+                lambda: _stuck(load.outstanding()) == load.threads, 20, "every worker waiting"
+            )
             in_flight = set(load.outstanding())
             mark = load.mark()
             signalled = time.monotonic()
@@ -198,7 +200,7 @@ def test_sigterm_drains_the_requests_in_flight(
         drain = _logged_after(stack, component, skip, "drained")
         assert drain is not None
         # At most every worker's request (one may wait at auth for its session instead).
-        assert 1 <= drain["in_flight"] <= WORKERS and drain["cut_off"] == 0, drain
+        assert 1 <= drain["in_flight"] <= load.threads and drain["cut_off"] == 0, drain
         # A stopped service: the gateway answers "unavailable" at once, never an error of
         # its own, never a wait for the deadline.
         assert {(a.status, a.problem) for a in refusals} <= {(503, "unavailable")}, refusals
