@@ -71,7 +71,7 @@ _HARDENED: Mapping[str, Any] = {
 
 @dataclass
 class ContainerStack(HttpsClient):
-    """The running containers, their network, and how a client reaches the gateway."""
+    """The running containers, their networks, and how a client reaches the gateway."""
 
     engine: ContainerEngine
     network: Network  # every component but sharing
