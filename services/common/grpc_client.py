@@ -1,4 +1,5 @@
-"""Client-side interceptor: every outgoing call carries the request id being served."""
+"""Client-side interceptors: every outgoing call carries the request id being served, and
+ends before the deadline of the call being served (``deadlines.py``)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from typing import Any
 
 import grpc
 
+from services.common.deadlines import within_serving_deadline
 from services.common.logs import REQUEST_ID_METADATA, request_id_var
 
 
@@ -28,7 +30,9 @@ class RequestIdUnaryUnary(grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore
     async def intercept_unary_unary(
         self, continuation: Any, client_call_details: grpc.aio.ClientCallDetails, request: Any
     ) -> Any:
-        return await continuation(with_request_id(client_call_details), request)
+        return await continuation(
+            within_serving_deadline(with_request_id(client_call_details)), request
+        )
 
 
 class RequestIdUnaryStream(grpc.aio.UnaryStreamClientInterceptor):  # type: ignore[misc]
@@ -37,7 +41,9 @@ class RequestIdUnaryStream(grpc.aio.UnaryStreamClientInterceptor):  # type: igno
     async def intercept_unary_stream(
         self, continuation: Any, client_call_details: grpc.aio.ClientCallDetails, request: Any
     ) -> Any:
-        return await continuation(with_request_id(client_call_details), request)
+        return await continuation(
+            within_serving_deadline(with_request_id(client_call_details)), request
+        )
 
 
 class RequestIdStreamUnary(grpc.aio.StreamUnaryClientInterceptor):  # type: ignore[misc]
@@ -49,7 +55,9 @@ class RequestIdStreamUnary(grpc.aio.StreamUnaryClientInterceptor):  # type: igno
         client_call_details: grpc.aio.ClientCallDetails,
         request_iterator: Any,
     ) -> Any:
-        return await continuation(with_request_id(client_call_details), request_iterator)
+        return await continuation(
+            within_serving_deadline(with_request_id(client_call_details)), request_iterator
+        )
 
 
 def request_id_interceptors() -> list[Any]:

@@ -21,7 +21,12 @@ from grpc_reflection.v1alpha import reflection
 from prometheus_client import CollectorRegistry
 
 from services.common.config import Env
-from services.common.interceptors import ErrorInterceptor, MetricsInterceptor, ServerMetrics
+from services.common.interceptors import (
+    ErrorInterceptor,
+    InFlightInterceptor,
+    MetricsInterceptor,
+    ServerMetrics,
+)
 from services.common.metrics_http import start_metrics_server
 from services.common.tls import TlsFiles
 
@@ -81,14 +86,25 @@ class RunningServer:
     _metrics_runner: web.AppRunner
     _readiness_task: asyncio.Task[None]
     grace_seconds: float
+    _in_flight: InFlightInterceptor
 
     async def stop(self) -> None:
-        """Reports NOT_SERVING, stops accepting, lets in-flight calls finish within the grace."""
+        """Reports NOT_SERVING, stops accepting, lets in-flight calls finish within the grace.
+
+        Logs how many calls were in flight and how many the grace cut off: the figures an
+        operator (and the fault tests) need to tell a clean drain from a lost request.
+        """
+        in_flight, cancelled_before = self._in_flight.current, self._in_flight.cancelled
+        logger.info("draining", extra={"in_flight": in_flight, "grace_seconds": self.grace_seconds})
         await self.health.enter_graceful_shutdown()
         self._readiness_task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._readiness_task
         await self.server.stop(self.grace_seconds)
+        # Cut off: cancelled when the grace ran out, or still running now that the server
+        # is gone, so that their answers can no longer be sent.
+        cut_off = self._in_flight.current + self._in_flight.cancelled - cancelled_before
+        logger.info("drained", extra={"in_flight": in_flight, "cut_off": cut_off})
         if self._health_server is not None:
             await self._health_server.stop(0)
         await self._metrics_runner.cleanup()
@@ -123,8 +139,9 @@ async def start_grpc_server(
     registry: CollectorRegistry,
 ) -> RunningServer:
     """Starts the server with every shared piece; ``register`` adds the service's servicers."""
+    in_flight = InFlightInterceptor()
     server = grpc.aio.server(
-        interceptors=[MetricsInterceptor(ServerMetrics(registry)), ErrorInterceptor()],
+        interceptors=[in_flight, MetricsInterceptor(ServerMetrics(registry)), ErrorInterceptor()],
         options=[
             # A stale server on the same port would otherwise silently take calls.
             ("grpc.so_reuseport", 0),
@@ -169,6 +186,7 @@ async def start_grpc_server(
         _metrics_runner=metrics_runner,
         _readiness_task=task,
         grace_seconds=settings.grace_seconds,
+        _in_flight=in_flight,
     )
 
 

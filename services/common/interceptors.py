@@ -2,7 +2,10 @@
 
 - :class:`MetricsInterceptor`: ``grpc_server_handled_total`` and ``grpc_server_handling_seconds``
   (go-grpc-prometheus names and labels).
-- :class:`ErrorInterceptor`: takes the request id from metadata for the logs, turns
+- :class:`InFlightInterceptor`: how many calls are being handled, and how many a stop cut
+  off (``grpc_server.RunningServer.stop`` logs both).
+- :class:`ErrorInterceptor`: takes the request id from metadata for the logs (and the deadline
+  for the calls it makes, ``deadlines.py``), turns
   :class:`~services.common.errors.ServiceError` into a rich gRPC status and any other
   exception into ``INTERNAL`` without leaking its text (a lost database connection into
   ``UNAVAILABLE``).
@@ -10,6 +13,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 import time
@@ -20,6 +24,7 @@ import grpc
 from grpc_status import rpc_status
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
+from services.common import deadlines
 from services.common.db import is_connection_loss
 from services.common.errors import ServiceError
 from services.common.logs import REQUEST_ID_METADATA, accept_request_id, request_id_var
@@ -215,12 +220,55 @@ class MetricsInterceptor(_WrappingInterceptor):
             self._observe(method, grpc_type, started, context, failed)
 
 
+class InFlightInterceptor(_WrappingInterceptor):
+    """Counts the calls being handled, and those that ended cancelled (by their client, or by
+    a stop whose grace ran out), so that a graceful stop can say what it drained."""
+
+    def __init__(self) -> None:
+        self.current = 0
+        self.cancelled = 0
+
+    async def around(
+        self,
+        call: Callable[[], Awaitable[Any]],
+        context: grpc.aio.ServicerContext,
+        method: str,
+        grpc_type: str,
+    ) -> Any:
+        self.current += 1
+        try:
+            return await call()
+        except asyncio.CancelledError:
+            self.cancelled += 1
+            raise
+        finally:
+            self.current -= 1
+
+    async def around_stream(
+        self,
+        stream: Callable[[], AsyncIterator[Any]],
+        context: grpc.aio.ServicerContext,
+        method: str,
+        grpc_type: str,
+    ) -> AsyncIterator[Any]:
+        self.current += 1
+        try:
+            async for item in stream():
+                yield item
+        except asyncio.CancelledError:
+            self.cancelled += 1
+            raise
+        finally:
+            self.current -= 1
+
+
 class ErrorInterceptor(_WrappingInterceptor):
     """Sets the request id for logs and turns exceptions into gRPC statuses."""
 
     def _bind_request_id(self, context: grpc.aio.ServicerContext) -> None:
         incoming = dict(context.invocation_metadata() or ()).get(REQUEST_ID_METADATA)
         request_id_var.set(accept_request_id(incoming if isinstance(incoming, str) else None))
+        deadlines.bind(context)  # the calls this one makes end before it does
 
     async def _abort(
         self, error: Exception, context: grpc.aio.ServicerContext, method: str

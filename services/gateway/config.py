@@ -39,6 +39,9 @@ class GatewaySettings:
     session_cache_seconds: int = 30
     # Peers whose Forwarded / X-Forwarded-For is believed (client_address.py); none by default.
     trusted_proxies: tuple[IpNetwork, ...] = ()
+    # How long the requests in flight get to finish after SIGTERM; the chart sets it, as for
+    # the services, and gives the pod 10 s more before SIGKILL.
+    shutdown_grace_seconds: float = 10.0
 
     @classmethod
     def from_env(cls, env: Env) -> GatewaySettings:
@@ -66,6 +69,7 @@ class GatewaySettings:
                 f"{PREFIX}_SESSION_CACHE_SECONDS", 30, minimum=0, maximum=MAX_SESSION_CACHE_SECONDS
             ),
             trusted_proxies=_networks(env, f"{PREFIX}_TRUSTED_PROXIES"),
+            shutdown_grace_seconds=env.float(f"{PREFIX}_SHUTDOWN_GRACE_SECONDS", 10.0, minimum=0.1),
         )
 
 

@@ -13,9 +13,6 @@ from services.gateway.config import GatewaySettings
 from services.gateway.http_errors import HANDLER_ARGS, ProblemAppRunner
 from services.gateway.tls_groups import restrict_groups
 
-# In-flight requests get this long to finish on SIGTERM.
-SHUTDOWN_TIMEOUT_SECONDS = 10.0
-
 
 def https_context(settings: GatewaySettings) -> ssl.SSLContext:
     """TLS 1.2 (forward-secret AEAD suites only) and 1.3; nothing older; X25519, P-256 and
@@ -49,7 +46,8 @@ async def start_gateway(app: web.Application, settings: GatewaySettings) -> Runn
         app,
         access_log=None,
         handle_signals=False,
-        shutdown_timeout=SHUTDOWN_TIMEOUT_SECONDS,
+        # In-flight requests get this long to finish on SIGTERM (aiohttp takes 0 as "forever").
+        shutdown_timeout=settings.shutdown_grace_seconds,
         **HANDLER_ARGS,
     )
     await runner.setup()

@@ -3,7 +3,8 @@
 Order: check the ports (before touching anything), set up the data directory, start or join
 PostgreSQL and provision it, start the SMTP sink, start the services (each migrates its own
 schema) and the gateway, wait for readiness, print the URL. On Ctrl-C or SIGTERM, or when any
-child dies, everything is stopped in reverse order, PostgreSQL last.
+child dies unasked, everything is stopped in reverse order, PostgreSQL last. One component
+can be stopped and started on purpose meanwhile (``control.py``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from services.localstack.components import (
     gateway_spec,
     service_spec,
 )
+from services.localstack.control import control_socket
 from services.localstack.database import open_database, provision_database
 from services.localstack.errors import StackError
 from services.localstack.layout import DataLayout, prepare
@@ -133,6 +135,10 @@ async def run_stack(
             specs.append(gateway_spec(wiring))
         for spec in specs:
             await supervisor.start(spec)
+        # Closed before the supervisor stops the children (the exit stack unwinds in reverse).
+        await cleanup.enter_async_context(
+            control_socket(layout.run / "control.sock", supervisor, [s.name for s in specs])
+        )
 
         probes: dict[str, Probe] = {
             name: GrpcHealthProbe(

@@ -4,6 +4,10 @@ Each child gets its own session, so Ctrl-C reaches only the supervisor, which th
 children itself (SIGTERM, then SIGKILL after a timeout) instead of every process racing its
 own shutdown. Output goes to ``<log dir>/<name>.log`` and, prefixed with the name, to our
 standard error.
+
+A child that dies unasked stops the whole stack (``first_exit``); one stopped on purpose
+(``stop_one``, from ``services/localstack/control.py``) does not, and ``start_again`` runs it
+anew with the same command and environment, so on the same ports.
 """
 
 from __future__ import annotations
@@ -42,6 +46,8 @@ class Child:
     exited: asyncio.Task[int]
     pump: asyncio.Task[None]
     log_path: Path
+    # Set before the signal of stop_one, so that its exit is not taken for a death.
+    stopped_on_purpose: bool = False
 
     @property
     def name(self) -> str:
@@ -65,8 +71,10 @@ class Supervisor:
         self._log_dir = log_dir
         self._echo = echo
         self._stop_timeout = stop_timeout
+        # Every child ever started, in order; a component started again appears twice.
         self.children: list[Child] = []
         self._width = 8
+        self._changed = asyncio.Event()
 
     async def start(self, spec: ChildSpec) -> Child:
         """Starts one child; its output is forwarded until it closes."""
@@ -94,6 +102,7 @@ class Supervisor:
             log_path=log_path,
         )
         self.children.append(child)
+        self._changed.set()
         return child
 
     async def _forward(self, name: str, stream: asyncio.StreamReader, log_path: Path) -> None:
@@ -117,13 +126,55 @@ class Supervisor:
                         self._echo = None
 
     async def first_exit(self) -> Child:
-        """Waits until any child exits and returns it."""
-        by_task = {child.exited: child for child in self.children}
-        done, _ = await asyncio.wait(by_task, return_when=asyncio.FIRST_COMPLETED)
-        return by_task[next(iter(done))]
+        """Waits until a child exits that was not stopped on purpose, and returns it."""
+        while True:
+            # Children come and go (stop_one, start_again): look again whenever they do.
+            watched = {c.exited: c for c in self.children if not c.stopped_on_purpose}
+            changed = asyncio.ensure_future(self._changed.wait())
+            try:
+                done, _ = await asyncio.wait(
+                    {*watched, changed}, return_when=asyncio.FIRST_COMPLETED
+                )
+            finally:
+                changed.cancel()
+            self._changed.clear()
+            for task in done:
+                child = watched.get(task)
+                if child is not None and not child.stopped_on_purpose:
+                    return child
 
     def running(self) -> list[Child]:
         return [child for child in self.children if child.process.returncode is None]
+
+    def current(self, name: str) -> Child:
+        """The latest child started under ``name``."""
+        for child in reversed(self.children):
+            if child.name == name:
+                return child
+        raise KeyError(name)
+
+    async def stop_one(self, name: str, sig: signal.Signals = signal.SIGTERM) -> Child:
+        """Stops one running child on purpose (``sig``, then SIGKILL after the timeout); the
+        others, and the stack, keep running."""
+        child = self.current(name)
+        if child.process.returncode is not None:
+            raise ValueError(f"{name} is not running")
+        child.stopped_on_purpose = True
+        self._changed.set()
+        _signal_group(child.process.pid, sig)
+        try:
+            await asyncio.wait_for(asyncio.shield(child.exited), self._stop_timeout)
+        except TimeoutError:
+            _signal_group(child.process.pid, signal.SIGKILL)
+            await child.exited
+        return child
+
+    async def start_again(self, name: str) -> Child:
+        """Starts a stopped child anew, with the same command and environment."""
+        child = self.current(name)
+        if child.process.returncode is None:
+            raise ValueError(f"{name} is running")
+        return await self.start(child.spec)
 
     async def stop(self) -> None:
         """SIGTERM to every running child, SIGKILL to those still there after the timeout."""

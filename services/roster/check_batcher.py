@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from services.common import deadlines
 from trackcc.sharing.v1 import sharing_service_pb2 as pb
 
 # sharing's limit per BatchCheck (services/sharing/server.py); more go as several calls.
@@ -85,8 +86,13 @@ class CheckBatcher:
         waiters = [waiter for waiter in batch.waiters if not waiter.future.done()]
         if waiters:
             # The call runs in its caller's context (the request id goes along, as without
-            # batching) only when it has one caller; a shared call belongs to no one request.
-            context = waiters[0].context if len(waiters) == 1 else contextvars.Context()
+            # batching) only when it has one caller; a shared call belongs to no one request,
+            # and ends before the earliest of their deadlines.
+            context = (
+                waiters[0].context
+                if len(waiters) == 1
+                else deadlines.shared_context([waiter.context for waiter in waiters])
+            )
             task = batch.loop.create_task(self._send(waiters), context=context)
             self._sending.add(task)
             task.add_done_callback(self._sending.discard)

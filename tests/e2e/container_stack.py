@@ -5,6 +5,12 @@ that SREs deploy, as its non-root user, on a read-only root filesystem, configur
 environment variables (the same ones ``make run`` passes, from
 ``services.localstack.components``), talking mutual TLS by container name. Only the
 gateway's HTTPS port is published, on the host's loopback.
+
+Three networks, as the chart's NetworkPolicies split who may call whom, so that the fault
+tests can cut roster off from sharing alone while roster still reaches PostgreSQL and the
+gateway still reaches roster: sharing is not on the main network; it is reached on
+``sharing_network``, where its callers (gateway, auth, roster) have no name of their own, and
+it reaches PostgreSQL and SMTP on ``sharing_data_network``, where roster is not.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from docker.models.networks import Network
 
 from services.common.devcerts import DevPki
 from services.localstack.components import (
+    CALLEES,
     SERVICES,
     Ports,
     Wiring,
@@ -42,6 +49,7 @@ from tests.support.ports import free_port
 from tests.support.postgres import MEMORY_DATA
 
 IMAGE_DATA = "/var/lib/postgresql/data"  # PGDATA of deploy/docker/postgres/Dockerfile
+CALLERS_OF_SHARING = ("gateway", *(name for name, calls in CALLEES.items() if "sharing" in calls))
 GRPC_PORTS = {"auth": 50051, "roster": 50052, "sharing": 50053}
 METRICS_PORT = 9464
 SMTP_PORT = 2525
@@ -63,10 +71,12 @@ _HARDENED: Mapping[str, Any] = {
 
 @dataclass
 class ContainerStack(HttpsClient):
-    """The running containers, their network, and how a client reaches the gateway."""
+    """The running containers, their networks, and how a client reaches the gateway."""
 
     engine: ContainerEngine
-    network: Network
+    network: Network  # every component but sharing
+    sharing_network: Network  # sharing and its callers
+    sharing_data_network: Network  # sharing, PostgreSQL and SMTP
     data_dir: Path  # on the host: tls/ca.pem to trust, mail/ where the sink writes
     https_port: int
     containers: dict[str, Container] = field(default_factory=dict)
@@ -95,6 +105,10 @@ class ContainerStack(HttpsClient):
     def aliases(self, name: str) -> list[str]:
         return [name]
 
+    def sharing_aliases(self, name: str) -> list[str]:
+        """The names of a component on ``sharing_network``: sharing's own, no other."""
+        return self.aliases(name) if name == "sharing" else []
+
     def logs(self) -> str:
         parts = []
         for name, container in self.containers.items():
@@ -114,19 +128,36 @@ def _readable_copy(source: Path, target: Path) -> Path:
     return target
 
 
+def _networks_of(stack: ContainerStack, name: str) -> list[tuple[Network, list[str]]]:
+    """The networks of a component, each with the names it has there: only on the network
+    where it is called, so that no lookup of a name ever leads across another network."""
+    on_sharing = (stack.sharing_network, stack.sharing_aliases(name))
+    on_data = (stack.sharing_data_network, stack.aliases(name))
+    if name == "sharing":
+        return [on_sharing, (stack.sharing_data_network, [])]
+    if name in ("postgres", "smtp"):
+        return [(stack.network, stack.aliases(name)), on_data]
+    if name in CALLERS_OF_SHARING:
+        return [(stack.network, stack.aliases(name)), on_sharing]
+    return [(stack.network, stack.aliases(name))]
+
+
 def _run(stack: ContainerStack, name: str, image: str, **options: Any) -> Container:
-    network = str(stack.network.name)
+    (first, aliases), *others = _networks_of(stack, name)
+    network = str(first.name)
     # The others find it by its short name, as a Service name in the cluster.
-    endpoint = stack.engine.client.api.create_endpoint_config(aliases=stack.aliases(name))
-    container: Container = stack.engine.client.containers.run(
+    endpoint = stack.engine.client.api.create_endpoint_config(aliases=aliases)
+    container: Container = stack.engine.client.containers.create(
         image,
-        detach=True,
-        name=f"{network}-{name}",
+        name=f"{stack.network.name}-{name}",
         network=network,
         networking_config={network: endpoint},
         **{**_HARDENED, **options},
     )
     stack.containers[name] = container
+    for other, other_aliases in others:  # before it starts: never half connected
+        other.connect(container, aliases=other_aliases)
+    container.start()
     return container
 
 
@@ -175,7 +206,15 @@ def running_container_stack(
     network = engine.client.networks.create(
         f"trackcc-e2e-{suffix}", driver="bridge", labels=TEST_LABELS
     )
-    stack = ContainerStack(engine, network, layout.root, free_port())
+    sharing_network, sharing_data_network = (
+        engine.client.networks.create(
+            f"trackcc-e2e-{suffix}-{part}", driver="bridge", labels=TEST_LABELS
+        )
+        for part in ("sharing", "sharing-data")
+    )
+    stack = ContainerStack(
+        engine, network, sharing_network, sharing_data_network, layout.root, free_port()
+    )
     images = engine.images.components
     volume = None
     try:
@@ -257,7 +296,8 @@ def running_container_stack(
         for container in stack.containers.values():
             with contextlib.suppress(docker.errors.APIError):
                 container.remove(force=True)
-        network.remove()
+        for created in (network, sharing_network, sharing_data_network):
+            created.remove()
         if volume is not None:
             volume.remove(force=True)
 
@@ -269,7 +309,7 @@ def expect_json(response: Response, expected: int) -> Any:
     return json.loads(body) if body else None
 
 
-def verified_account(stack: ContainerStack, email: str, role: str) -> str:
+def verified_account(stack: HttpsClient, email: str, role: str) -> str:
     """Signs up, follows the verification mail, signs in; returns the access token."""
     expect_json(
         stack.request("POST", "/v1/accounts", {"email": email, "password": PASSWORD, "role": role}),

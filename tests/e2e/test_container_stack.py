@@ -116,7 +116,7 @@ def test_every_process_runs_as_a_non_root_user_on_a_read_only_root(stack: Contai
 
 
 def test_faults_of_one_container_show_and_heal(stack: ContainerStack) -> None:
-    network = stack.network
+    network = stack.sharing_network  # where sharing is called
     roster, sharing, auth = (stack.containers[n] for n in ("roster", "sharing", "auth"))
 
     def kill_auth() -> None:

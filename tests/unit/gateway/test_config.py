@@ -44,6 +44,13 @@ def test_defaults(tmp_path: Path) -> None:
     assert settings.public_url == "https://localhost:8443"
     assert (settings.jwt_issuer, settings.jwt_audience) == ("trackcc", "trackcc-api")
     assert settings.session_cache_seconds == 30
+    assert settings.shutdown_grace_seconds == 10.0
+
+
+def test_shutdown_grace_is_read_as_the_chart_sets_it(tmp_path: Path) -> None:
+    # deploy/helm/trackcc/templates/_component.tpl sets it for every component, the gateway too.
+    env = _env(tmp_path, TRACKCC_GATEWAY_SHUTDOWN_GRACE_SECONDS="25")
+    assert GatewaySettings.from_env(env).shutdown_grace_seconds == 25.0
 
 
 def test_session_cache_time_is_read(tmp_path: Path) -> None:

@@ -83,3 +83,24 @@ async def test_a_child_ignoring_sigterm_is_killed_after_the_timeout(tmp_path: Pa
     assert time.monotonic() - started < 10
     assert child.describe_exit() == "was killed by SIGKILL"
     assert "stubborn did not stop within 0.5 s; killing it" in echo.getvalue()
+
+
+async def test_a_child_stopped_on_purpose_is_no_death_and_starts_again(tmp_path: Path) -> None:
+    supervisor = Supervisor(tmp_path, echo=None, stop_timeout=10)
+    await supervisor.start(_python("import time; time.sleep(30)", "steady"))
+    await supervisor.start(_python("print('up', flush=True); import time; time.sleep(30)", "svc"))
+    died = asyncio.ensure_future(supervisor.first_exit())
+    try:
+        stopped = await supervisor.stop_one("svc")
+        assert stopped.describe_exit() == "was killed by SIGTERM"
+        again = await supervisor.start_again("svc")
+        assert again.process.pid != stopped.process.pid
+        assert not died.done()
+        # A death of the new child is still noticed: the watch follows the children.
+        again.process.kill()
+        dead = await asyncio.wait_for(died, timeout=20)
+        assert dead is again
+    finally:
+        died.cancel()
+        await supervisor.stop()
+    assert supervisor.running() == []
