@@ -168,6 +168,25 @@ def test_gateway_probes_healthz_and_readyz_over_https(variant: str) -> None:
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
+def test_components_leave_their_service_before_they_drain(variant: str) -> None:
+    """A preStop sleep keeps a terminating pod serving while endpoints drop it, and the grace
+    period covers the sleep, the drain and a margin."""
+    for component in ("gateway", "auth", "roster", "sharing"):
+        pod = by_name(manifests(variant), "Deployment", f"{FULLNAME}-{component}")["spec"][
+            "template"
+        ]["spec"]
+        (container,) = pod["containers"]
+        sleep = container["lifecycle"]["preStop"]["sleep"]["seconds"]
+        assert sleep >= 1
+        drain = next(
+            int(env["value"])
+            for env in container["env"]
+            if env["name"].endswith("_SHUTDOWN_GRACE_SECONDS")
+        )
+        assert pod["terminationGracePeriodSeconds"] > sleep + drain
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
 def test_every_component_has_service_hpa_pdb_spread_and_monitor(variant: str) -> None:
     objects = manifests(variant)
     for component in COMPONENTS:

@@ -82,7 +82,7 @@ spec:
       serviceAccountName: {{ $fullname }}
       automountServiceAccountToken: false
       enableServiceLinks: false
-      terminationGracePeriodSeconds: {{ add $svc.shutdownGraceSeconds 10 }}
+      terminationGracePeriodSeconds: {{ add $svc.shutdownGraceSeconds $root.Values.probes.preStopSleepSeconds 10 }}
       securityContext:
         {{- include "trackcc.podSecurityContext" $root | nindent 8 }}
       {{- with $root.Values.imagePullSecrets }}
@@ -266,6 +266,12 @@ spec:
             periodSeconds: {{ $root.Values.probes.periodSeconds }}
             timeoutSeconds: {{ $root.Values.probes.timeoutSeconds }}
             failureThreshold: {{ $root.Values.probes.readinessFailureThreshold }}
+          {{- end }}
+          {{- if $root.Values.probes.preStopSleepSeconds }}
+          lifecycle:
+            preStop:
+              sleep:
+                seconds: {{ $root.Values.probes.preStopSleepSeconds }}
           {{- end }}
           resources:
             {{- toYaml $svc.resources | nindent 12 }}
