@@ -246,3 +246,21 @@ def test_more_lanes_than_libsodium_hashes_fall_back_to_argon2_cffi() -> None:
     stored = hash_worker.make_hash(params, "violet tundra marmalade 47")
     assert argon2.extract_parameters(stored).parallelism == 2
     assert hash_worker.check(params, stored, "violet tundra marmalade 47") == "match"
+
+
+async def test_answers_reach_their_own_callers_when_one_caller_goes_away() -> None:
+    hashing = PasswordHashing(concurrency=2)
+    try:
+        stored = await hashing.hash("violet tundra marmalade 47")
+        guesses = [f"violet tundra marmalade {n}" for n in range(44, 52)]
+        calls = [asyncio.ensure_future(hashing.verify(stored, g)) for g in guesses]
+        await asyncio.sleep(0)  # handed over, or waiting for a slot
+        calls[1].cancel()
+        answers = await asyncio.gather(*calls, return_exceptions=True)
+    finally:
+        hashing.close()
+    assert isinstance(answers[1], asyncio.CancelledError)
+    expected = [g.endswith("47") for g in guesses]
+    assert [a for i, a in enumerate(answers) if i != 1] == [
+        e for i, e in enumerate(expected) if i != 1
+    ]
