@@ -6,10 +6,10 @@ end), runs them and writes the answers back. The jobs take everything as argumen
 its state.
 
 The argon2id itself is libsodium's (PyPI ``pynacl``): the same ``$argon2id$`` strings, the
-same parameters, at about half the CPU of argon2-cffi on our machine (bench/README.md; libsodium
-picks AVX2 or AVX-512 code for the CPU it runs on). argon2-cffi stays for what libsodium does
-not do: reading a hash's parameters (malformed hashes, the rehash on a parameter change),
-hashing with more than one lane, and verifying any other argon2 variant.
+same parameters, at about 60 % of argon2-cffi's CPU on our machine (bench/README.md;
+libsodium picks AVX2 or AVX-512 code for the CPU it runs on). argon2-cffi stays for what
+libsodium does not do: reading a hash's parameters (malformed hashes, the rehash on a
+parameter change), hashing with more than one lane, and verifying any other argon2 variant.
 """
 
 from __future__ import annotations
