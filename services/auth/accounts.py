@@ -131,38 +131,6 @@ def _credentials(row: asyncpg.Record) -> Credentials:
     )
 
 
-async def record_successful_sign_in(
-    connection: DbConnection,
-    account_id: uuid.UUID,
-    verified_hash: str,
-    new_hash: str | None,
-) -> Account | None:
-    """Resets the failure count and stores ``new_hash`` (a rehash) when given.
-
-    Guarded by ``locked_at IS NULL``: a right password checked while a parallel attempt
-    locked the account changes nothing and gets None, like a deleted account. The rehash
-    is applied only if the stored hash is still the one just verified, so a password
-    change that landed in between is never overwritten.
-    """
-    row = await connection.fetchrow(
-        f"""
-        UPDATE accounts
-        SET failed_attempts = 0,
-            password_hash = CASE
-                WHEN $3::text IS NOT NULL AND password_hash = $2 THEN $3
-                ELSE password_hash
-            END,
-            updated_at = now()
-        WHERE id = $1 AND locked_at IS NULL AND deletion_requested_at IS NULL
-        RETURNING {ACCOUNT_COLUMNS}
-        """,
-        account_id,
-        verified_hash,
-        new_hash,
-    )
-    return None if row is None else account_from_row(row)
-
-
 async def set_password(
     connection: DbConnection, account_id: uuid.UUID, password_hash: str, now: dt.datetime
 ) -> Account | None:

@@ -1,8 +1,15 @@
 """What runs inside a hash worker process: argon2id work, below the event loops' priority.
 
-These functions are sent to the worker processes of :class:`services.auth.passwords.
-PasswordHashing`, so they stay at module level, take everything as arguments (picklable) and
-import nothing of the service: a worker starts fast and holds no copy of its state.
+A worker runs :func:`serve`: it reads jobs from its pipe (``hash_processes.py`` holds the other
+end), runs them and writes the answers back. The jobs take everything as arguments
+(picklable) and import nothing of the service: a worker starts fast and holds no copy of
+its state.
+
+The argon2id itself is libsodium's (PyPI ``pynacl``): the same ``$argon2id$`` strings, the
+same parameters, at about 60 % of argon2-cffi's CPU on our machine (bench/README.md;
+libsodium picks AVX2 or AVX-512 code for the CPU it runs on). argon2-cffi stays for what
+libsodium does not do: reading a hash's parameters (malformed hashes, the rehash on a
+parameter change), hashing with more than one lane, and verifying any other argon2 variant.
 """
 
 from __future__ import annotations
@@ -12,10 +19,14 @@ import ctypes
 import os
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal, NamedTuple
+from multiprocessing.connection import Connection
+from typing import Any, Literal, NamedTuple
 
-from argon2 import PasswordHasher, Type
+import nacl.exceptions
+import nacl.pwhash.argon2id
+from argon2 import PasswordHasher, Type, extract_parameters
 from argon2.exceptions import InvalidHashError, VerificationError
 
 Outcome = Literal["match", "mismatch", "malformed"]
@@ -53,8 +64,28 @@ class Done(NamedTuple):
 _PR_SET_PDEATHSIG = 1
 
 
+# What the auth process sends: which function, and its arguments.
+Job = tuple[Literal["hash", "verify"], tuple[Any, ...]]
+
+
+def serve(pipe: Connection, parent_pid: int, niceness: int, group_niceness: int) -> None:
+    """A worker's life: answers the jobs on ``pipe`` in order until the auth side closes it."""
+    start(parent_pid, niceness, group_niceness)
+    while True:
+        try:
+            operation, args = pipe.recv()
+        except EOFError:  # auth closed the pipe (shutdown) or died
+            return
+        answer: Done | Exception
+        try:
+            answer = _OPERATIONS[operation](*args)
+        except Exception as error:  # noqa: BLE001 - the caller gets it, as from a pool
+            answer = error
+        pipe.send(answer)
+
+
 def start(parent_pid: int, niceness: int, group_niceness: int) -> None:
-    """Pool initializer: dies with the auth process, and runs below its priority."""
+    """A worker's start: dies with the auth process, and runs below its priority."""
     _die_with_parent(parent_pid)
     lower_priority(niceness, group_niceness)
 
@@ -93,18 +124,51 @@ def lower_priority(niceness: int, group_niceness: int) -> None:
 def hash_password(params: HashParams, password: str) -> Done:
     """The argon2id PHC string of ``password`` with a random salt."""
     started = time.perf_counter()
-    value = hasher(params).hash(password)
-    return Done(value, time.perf_counter() - started)
+    return Done(make_hash(params, password), time.perf_counter() - started)
 
 
 def verify(params: HashParams, stored_hash: str, password: str) -> Done:
     """Whether ``password`` matches: ``match``, ``mismatch`` or ``malformed`` (not a hash)."""
     started = time.perf_counter()
-    outcome: Outcome
+    return Done(check(params, stored_hash, password), time.perf_counter() - started)
+
+
+def make_hash(params: HashParams, password: str) -> str:
+    """A new PHC string: libsodium's when it can make this one (one lane), else argon2-cffi's.
+
+    Both write ``$argon2id$v=19$m=...,t=...,p=1$<16-byte salt>$<32-byte hash>``, so a hash
+    made by one verifies with the other and reads as current to ``check_needs_rehash``.
+    """
+    if params.parallelism == 1:
+        return nacl.pwhash.argon2id.str(
+            password.encode(),
+            opslimit=params.time_cost,
+            memlimit=params.memory_cost_kib * 1024,
+        ).decode("ascii")
+    return hasher(params).hash(password)
+
+
+def check(params: HashParams, stored_hash: str, password: str) -> Outcome:
+    """The verification itself, with the parameters the stored hash names."""
     try:
-        outcome = "match" if hasher(params).verify(stored_hash, password) else "mismatch"
-    except VerificationError:
-        outcome = "mismatch"
+        stored = extract_parameters(stored_hash)
     except InvalidHashError:
-        outcome = "malformed"
-    return Done(outcome, time.perf_counter() - started)
+        return "malformed"
+    if stored.type is Type.ID:
+        try:
+            nacl.pwhash.argon2id.verify(stored_hash.encode(), password.encode())
+        except nacl.exceptions.InvalidkeyError:
+            return "mismatch"
+        except ValueError:
+            pass  # a string libsodium will not read (too long): argon2-cffi decides below
+        else:
+            return "match"
+    try:
+        return "match" if hasher(params).verify(stored_hash, password) else "mismatch"
+    except VerificationError:
+        return "mismatch"
+    except InvalidHashError:
+        return "malformed"
+
+
+_OPERATIONS: dict[str, Callable[..., Done]] = {"hash": hash_password, "verify": verify}

@@ -3,25 +3,25 @@
 Parameters are OWASP's minimum for argon2id (19 MiB, 2 passes, 1 lane). docs/architecture.md
 measured 15 ms per verify with them on our 2-core machine (about 118 verifies/s on two
 threads), against 88 ms for argon2-cffi's default profile: the minimum keeps sign-in fast
-enough while staying at the floor docs/api.md promises. bench/README.md has this machine's figures.
+enough while staying at the floor docs/api.md promises. bench/README.md has this machine's figures:
+libsodium's verify (hash_worker.py) takes 13-15 ms of CPU there, argon2-cffi's 21-24 ms.
+
+The workers are separate processes, driven over one pipe each (hash_processes.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing
-import os
 import secrets
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from argon2.exceptions import InvalidHashError
 
 from services.auth import hash_worker
-from services.auth.hash_worker import Done, HashParams, hasher
+from services.auth.hash_processes import HashProcesses, WorkerDied
+from services.auth.hash_worker import HashParams, hasher
 from services.auth.metrics import HashOperation
 
 __all__ = [
@@ -41,7 +41,7 @@ OWASP_MINIMUM = HashParams()
 # (hash_worker.lower_priority says why both).
 HASH_WORKER_NICENESS = 10
 HASH_WORKER_GROUP_NICENESS = 19
-# Hashes handed to the pool beyond one per worker: a worker that finishes starts the next
+# Hashes handed to a worker beyond the one it runs: a worker that finishes starts the next
 # at once instead of idling until this event loop gets round to submitting it. Small, since
 # a hash already handed over still runs if its caller gives up.
 QUEUED_PER_WORKER = 1
@@ -76,24 +76,22 @@ class PasswordHashing:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
         self._params = params
-        self._concurrency = concurrency
         self._hasher = hasher(params)
         self._observe = observe
-        self._executor = self._new_executor()
-        self._start_workers()
+        self._workers = HashProcesses(concurrency, HASH_WORKER_NICENESS, HASH_WORKER_GROUP_NICENESS)
         self._slots = asyncio.Semaphore(concurrency * (1 + QUEUED_PER_WORKER))
         # Verified against when the email is unknown, so that answer costs exactly what a
         # wrong password costs and timing does not tell which accounts exist. It is made
         # with the current parameters, hence the same cost as a freshly hashed account.
-        self._dummy_hash = self._hasher.hash(secrets.token_urlsafe(32))
+        self._dummy_hash = hash_worker.make_hash(params, secrets.token_urlsafe(32))
 
     async def hash(self, password: str) -> str:
         """The argon2id PHC string of the password (random salt)."""
-        return await self._run("hash", hash_worker.hash_password, self._params, password)
+        return await self._run("hash", (self._params, password))
 
     async def verify(self, stored_hash: str, password: str) -> bool:
         """Whether the password matches the stored hash; a corrupt hash never matches."""
-        outcome = await self._run("verify", hash_worker.verify, self._params, stored_hash, password)
+        outcome = await self._run("verify", (self._params, stored_hash, password))
         if outcome == "malformed":
             # A stored value that is not a PHC string: refuse, and tell the operator
             # (only that it happened; never the value).
@@ -102,7 +100,7 @@ class PasswordHashing:
 
     async def verify_dummy(self, password: str) -> None:
         """Spends the time of one failed verification (unknown email)."""
-        await self._run("verify", hash_worker.verify, self._params, self._dummy_hash, password)
+        await self._run("verify", (self._params, self._dummy_hash, password))
 
     def needs_rehash(self, stored_hash: str) -> bool:
         """Whether the hash was made with other parameters than the current ones."""
@@ -111,42 +109,21 @@ class PasswordHashing:
         except InvalidHashError:
             return True
 
+    def worker_pids(self) -> list[int]:
+        """The worker processes' ids (tests, diagnostics)."""
+        return self._workers.pids()
+
     def close(self) -> None:
         """Stops the workers; queued work is dropped (shutdown)."""
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        self._workers.close()
 
-    def _new_executor(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(
-            max_workers=self._concurrency,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=hash_worker.start,
-            initargs=(os.getpid(), HASH_WORKER_NICENESS, HASH_WORKER_GROUP_NICENESS),
-        )
-
-    def _start_workers(self) -> None:
-        # Spawned now, not on the first sign-in: the first user does not wait for a Python
-        # start-up (each submit starts a worker while none is idle).
-        for _ in range(self._concurrency):
-            self._executor.submit(os.getpid)
-
-    def _submit(self, work: Callable[..., Done], args: tuple[Any, ...]) -> Future[Done]:
-        try:
-            return self._executor.submit(work, *args)
-        except BrokenProcessPool:
-            # A worker died (killed, out of memory): every pending hash of that pool failed
-            # with it. A new pool takes the work; the old one is already unusable.
-            logger.warning("a password hash worker died; starting new workers")
-            self._executor.shutdown(wait=False, cancel_futures=True)
-            self._executor = self._new_executor()
-            self._start_workers()
-            return self._executor.submit(work, *args)
-
-    async def _run(self, operation: HashOperation, work: Callable[..., Done], *args: Any) -> str:
+    async def _run(self, operation: HashOperation, args: tuple[Any, ...]) -> str:
         async with self._slots:
             try:
-                done = await asyncio.wrap_future(self._submit(work, args))
-            except BrokenProcessPool:
-                # The pool broke while this hash was in it; hashing is pure, so once more.
-                done = await asyncio.wrap_future(self._submit(work, args))
+                done = await self._workers.submit((operation, args))
+            except WorkerDied:
+                # Its worker died with this hash in it (a new one is starting); hashing is
+                # pure, so once more.
+                done = await self._workers.submit((operation, args))
         self._observe(operation, done.seconds)
         return done.value

@@ -29,7 +29,7 @@ from trackcc.auth.v1 import auth_service_pb2, auth_service_pb2_grpc
 
 
 class AuthParts:
-    """The auth servicer and what it owns: hashing threads, the mail and deletion workers."""
+    """The auth servicer and what it owns: hash workers, the mail and deletion workers."""
 
     def __init__(
         self,

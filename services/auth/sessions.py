@@ -53,29 +53,56 @@ def refresh_token_digest(value: str) -> bytes:
     return hashlib.sha256(value.encode()).digest()
 
 
-async def create_session(
+async def open_after_sign_in(
     connection: DbConnection,
     account_id: uuid.UUID,
+    verified_hash: str,
+    new_hash: str | None,
     refresh_digest: bytes,
     user_agent: str,
     now: dt.datetime,
     policy: SessionPolicy,
-) -> uuid.UUID:
-    """A new session row; returns its id."""
-    session_id: uuid.UUID = await connection.fetchval(
-        """
-        INSERT INTO sessions
-            (account_id, refresh_token_hash, created_at, last_used_at, expires_at, user_agent)
-        VALUES ($1, $2, $3, $3, $4, $5)
-        RETURNING id
+) -> tuple[Account, uuid.UUID] | None:
+    """After a right password: resets the failure count, stores ``new_hash`` (a rehash) when
+    given, and opens a session, in one statement (one round trip, one commit).
+
+    Guarded by ``locked_at IS NULL``: a right password checked while a parallel attempt
+    locked the account changes nothing and gets None, like a deleted account, and then no
+    session is opened either. The rehash is applied only if the stored hash is still the one
+    just verified, so a password change that landed in between is never overwritten.
+    """
+    row = await connection.fetchrow(
+        f"""
+        WITH account AS (
+            UPDATE accounts
+            SET failed_attempts = 0,
+                password_hash = CASE
+                    WHEN $3::text IS NOT NULL AND password_hash = $2 THEN $3
+                    ELSE password_hash
+                END,
+                updated_at = now()
+            WHERE id = $1 AND locked_at IS NULL AND deletion_requested_at IS NULL
+            RETURNING {ACCOUNT_COLUMNS}
+        ), session AS (
+            INSERT INTO sessions
+                (account_id, refresh_token_hash, created_at, last_used_at, expires_at, user_agent)
+            SELECT id, $4, $5, $5, $6, $7 FROM account
+            RETURNING id
+        )
+        SELECT account.*, session.id AS session_id FROM account, session
         """,
         account_id,
+        verified_hash,
+        new_hash,
         refresh_digest,
         now,
         now + policy.max_age,
         user_agent[:MAX_USER_AGENT_LENGTH],
     )
-    return session_id
+    if row is None:
+        return None
+    session_id: uuid.UUID = row["session_id"]
+    return account_from_row(row), session_id
 
 
 async def account_of_active_session(

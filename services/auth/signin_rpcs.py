@@ -62,7 +62,7 @@ class SignInRpcs(RpcBase):
     async def _succeed(
         self, credentials: Credentials, password: str, user_agent: str
     ) -> pb.SessionTokens:
-        """Resets the failure count and opens the session, on one connection."""
+        """Resets the failure count and opens the session, in one statement."""
         deps = self._deps
         new_hash = None
         if deps.hashing.needs_rehash(credentials.password_hash):
@@ -70,18 +70,22 @@ class SignInRpcs(RpcBase):
         refresh = sessions.new_refresh_token()
         now = deps.clock()
         async with deps.pool.acquire() as connection:
-            account = await accounts.record_successful_sign_in(
-                connection, credentials.account_id, credentials.password_hash, new_hash
+            opened = await sessions.open_after_sign_in(
+                connection,
+                credentials.account_id,
+                credentials.password_hash,
+                new_hash,
+                refresh.digest,
+                user_agent,
+                now,
+                deps.policy,
             )
-            if account is None:
+            if opened is None:
                 # A parallel attempt locked it while this password was being checked.
                 locked = await lockout.account_locked(connection, credentials.account_id)
-            else:
-                session_id = await sessions.create_session(
-                    connection, account.id, refresh.digest, user_agent, now, deps.policy
-                )
-        if account is None:
+        if opened is None:
             self._refuse("locked" if locked else "invalid_credentials")
+        account, session_id = opened
         deps.metrics.login("success")
         logger.info(
             "signed in", extra={"account_id": str(account.id), "session_id": str(session_id)}

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import argon2
 import grpc
 
-from tests.support.auth_calls import bearer, fetch, sign_in, sign_up
+from tests.support.auth_calls import PASSWORD, bearer, fetch, fetchval, sign_in, sign_up
 from tests.support.auth_service import RunningAuth
 from tests.support.rpc_errors import failure_of
 from tests.support.services import client_channel
@@ -136,3 +137,26 @@ async def test_only_the_gateway_may_ask_for_session_states(auth: RunningAuth, pk
             stub.BatchGetSessionStates(pb.BatchGetSessionStatesRequest(session_ids=[]))
         )
     assert failure.code == grpc.StatusCode.PERMISSION_DENIED
+
+
+async def test_a_sign_in_rehashes_a_hash_made_with_other_parameters(auth: RunningAuth) -> None:
+    await sign_up(auth)
+    # As an account signed up under older parameters would have it (argon2-cffi, t=3).
+    older = argon2.PasswordHasher(time_cost=3, memory_cost=19456, parallelism=1).hash(PASSWORD)
+    await fetchval(auth, "UPDATE accounts SET password_hash = $1 RETURNING id", older)
+    first = await sign_in(auth)
+    rehashed = await fetchval(auth, "SELECT password_hash FROM accounts")
+    assert rehashed != older
+    params = argon2.extract_parameters(rehashed)
+    assert (params.type, params.memory_cost, params.time_cost, params.parallelism) == (
+        argon2.Type.ID,
+        19456,
+        2,
+        1,
+    )
+    assert argon2.PasswordHasher().verify(rehashed, PASSWORD)
+    # The session of that sign-in was opened with it, and the next sign-in leaves it alone.
+    assert await fetchval(auth, "SELECT count(*) FROM sessions") == 1
+    assert first.session_id
+    await sign_in(auth)
+    assert await fetchval(auth, "SELECT password_hash FROM accounts") == rehashed
