@@ -106,6 +106,9 @@ GRPC_STATUS_TABLE: Mapping[grpc.StatusCode, StatusRule] = {
     grpc.StatusCode.RESOURCE_EXHAUSTED: StatusRule(429, reasons.RATE_LIMITED, True),
     grpc.StatusCode.UNIMPLEMENTED: StatusRule(501, reasons.NOT_IMPLEMENTED, False),
     grpc.StatusCode.UNAVAILABLE: StatusRule(503, reasons.UNAVAILABLE, False),
+    # The gateway never sees its own cancellations as a status (its handler is gone then): a
+    # CANCELLED answer is the service's, given to a call that raced its shutdown. Retry it.
+    grpc.StatusCode.CANCELLED: StatusRule(503, reasons.UNAVAILABLE, False),
     grpc.StatusCode.DEADLINE_EXCEEDED: StatusRule(504, reasons.TIMEOUT, False),
 }
 FALLBACK_RULE = StatusRule(500, reasons.INTERNAL, False)

@@ -114,6 +114,11 @@ def enrollment_link(student_id: uuid.UUID, class_id: uuid.UUID) -> Tuple:
     return Tuple(Ref(Kind.STUDENT, student_id), pb.RELATION_ENROLLED_IN, class_id)
 
 
+_SHARING_GONE = frozenset(
+    {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED}
+)
+
+
 class SharingUnavailable(ServiceError):
     """Sharing did not answer: nothing may be decided without it."""
 
@@ -287,7 +292,9 @@ class Authorizer:
         try:
             return await call
         except grpc.aio.AioRpcError as error:
-            if error.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+            # CANCELLED: sharing cancelled a call that raced its shutdown (roster's own
+            # cancellations raise CancelledError, never a status).
+            if error.code() in _SHARING_GONE:
                 raise SharingUnavailable("the sharing service did not answer") from None
             raise
 

@@ -40,6 +40,7 @@ def _rpc_error(error: ServiceError) -> grpc.aio.AioRpcError:
         (grpc.StatusCode.RESOURCE_EXHAUSTED, 429, "rate_limited"),
         (grpc.StatusCode.UNIMPLEMENTED, 501, "not_implemented"),
         (grpc.StatusCode.UNAVAILABLE, 503, "unavailable"),
+        (grpc.StatusCode.CANCELLED, 503, "unavailable"),  # a call that raced a shutdown
         (grpc.StatusCode.DEADLINE_EXCEEDED, 504, "timeout"),
         (grpc.StatusCode.INTERNAL, 500, "internal"),
         (grpc.StatusCode.UNKNOWN, 500, "internal"),
