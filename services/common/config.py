@@ -15,7 +15,7 @@ from __future__ import annotations
 import builtins
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 # The settings every service shares: read here once, by the methods of Env named for them.
@@ -38,7 +38,9 @@ class ConfigError(Exception):
 class Env:
     """Reads variables from one mapping (``os.environ`` in production, a dict in tests)."""
 
-    values: Mapping[builtins.str, builtins.str]
+    # Never in a repr: the environment holds DSNs with passwords, and a repr ends up in logs
+    # and tracebacks.
+    values: Mapping[builtins.str, builtins.str] = field(repr=False)
 
     @classmethod
     def from_os(cls) -> Env:

@@ -6,7 +6,7 @@ import asyncio
 import functools
 import re
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import asyncpg
@@ -144,8 +144,9 @@ async def database_answers(pool: asyncpg.Pool, limit_seconds: float = 2.0) -> bo
 class DatabaseSettings:
     """DSNs of a service: the runtime role, and optionally the schema owner for migrations."""
 
-    dsn: str
-    migrate_dsn: str | None
+    # DSNs carry passwords: never in a repr (logs, tracebacks).
+    dsn: str = field(repr=False)
+    migrate_dsn: str | None = field(repr=False)
     pool_min_size: int
     pool_max_size: int
 

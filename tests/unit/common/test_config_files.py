@@ -126,3 +126,16 @@ def test_the_chart_shape_configures_database_and_smtp_from_files(tmp_path: Path)
     assert (smtp.username, smtp.password, smtp.start_tls) == ("mailer", "p4ss", True)
     # The settings' repr (what a log line of them would show) holds no secret.
     assert "p4ss" not in repr(smtp)
+
+
+def test_the_environment_never_shows_in_a_repr() -> None:
+    env = Env({"TRACKCC_ROSTER_DATABASE_URL": "postgresql://roster:s3cret-pw@db/trackcc"})
+    assert "s3cret-pw" not in repr(env)
+    assert "s3cret-pw" not in str(env)
+
+
+def test_database_settings_never_show_their_dsns_in_a_repr() -> None:
+    settings = DatabaseSettings(
+        "postgresql://r:s3cret-pw@db/x", "postgresql://o:0wner-pw@db/x", 1, 2
+    )
+    assert "s3cret-pw" not in repr(settings) and "0wner-pw" not in repr(settings)
