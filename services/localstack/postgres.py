@@ -80,6 +80,7 @@ class EmbeddedPostgres:
         directory.mkdir(parents=True, exist_ok=True)
         with postgres_server.PostgresServer._lock:
             _forget_dead_handles(directory / _HANDLES_FILE)
+        self.data_dir = directory
         self._server: Any = postgres_server.get_server(directory, cleanup_mode="stop")
         info = self._server.get_postmaster_info()
         self.endpoint = PostgresEndpoint(
