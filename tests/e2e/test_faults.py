@@ -475,7 +475,11 @@ def _roster_with_sharing_frozen(stack: LocalFaults, teacher: Teacher) -> None:
     # Roster's own refusal (its deadline to sharing ends before the gateway's to roster).
     assert refused_by_roster >= len(probes)
     assert {(a.status, a.problem) for a in reads} <= {(200, ""), (503, "unavailable")}
-    assert slowest < GRPC_DEADLINE_SECONDS, (probes, reads)
+    # Nothing waits past the deadline. Measured at the client, so with a second's slack for
+    # TLS and a loaded machine: that roster answered in time, not the gateway's timeout, its
+    # own count of refusals says (a call still running at its deadline is cancelled, and
+    # then not counted as refused).
+    assert slowest < GRPC_DEADLINE_SECONDS + 1, (probes, reads)
     assert {a.status for a in during if a.path in unaffected} == {200}, load.describe(mark)
     # Healed by itself: the same processes, never restarted.
     assert (stack.pid("roster"), stack.pid("sharing")) == (roster_pid, sharing_pid)
