@@ -10,6 +10,13 @@ only its owner may connect) for one command per connection, and answers one line
     start NAME     starts it again (answers at once; readiness is the caller's to await)
     restart NAME   stop, then start: a developer's code change, without restarting the stack
 
+The stack's own servers answer too, with no exit status to give:
+
+    restart postgres   a real stop (fast: clients cut off) and start of the embedded
+                       PostgreSQL, same port and data; the services are not restarted
+    stop smtp          closes the SMTP sink's port: mail waits in the outboxes
+    start smtp         listens again on the same port
+
 The fault tests (tests/e2e/fault_stacks.py) use it, as does a developer at a terminal:
 
     python -m services.localstack.control restart roster
@@ -25,8 +32,9 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator, Awaitable, Collection, Mapping
 from pathlib import Path
+from typing import Protocol
 
 from services.localstack.supervisor import Child, Supervisor
 
@@ -37,10 +45,45 @@ COMMANDS = ("stop", "kill", "start", "restart")
 REPLY_TIMEOUT_SECONDS = 60.0
 
 
+class Switchable(Protocol):
+    """A server the stack runs itself, not as a supervised child (the SMTP sink, PostgreSQL)."""
+
+    @property
+    def running(self) -> bool: ...
+
+    async def stop(self) -> None: ...
+
+    async def start(self) -> None: ...
+
+
 def _exit_code(child: Child) -> int:
     code = child.process.returncode
     assert code is not None
     return code
+
+
+async def _switch(server: Switchable, command: str, name: str) -> str:
+    if command == "kill":
+        raise ValueError(f"{name} cannot be killed from here")
+    if command in ("stop", "restart"):
+        if not server.running:
+            raise ValueError(f"{name} is not running")
+        await _reported(server.stop(), name)
+        if command == "stop":
+            return f"ok {name} stopped"
+    elif server.running:
+        raise ValueError(f"{name} is running")
+    await _reported(server.start(), name)
+    return f"ok {name} started"
+
+
+async def _reported(step: Awaitable[None], name: str) -> None:
+    # A server that fails to stop or start (pg_ctl, a port taken meanwhile) is an answer for
+    # the one who asked, not a reason to drop the connection without one.
+    try:
+        await step
+    except (RuntimeError, OSError) as error:
+        raise ValueError(f"{name}: {error}") from None
 
 
 async def _carry_out(supervisor: Supervisor, command: str, name: str) -> str:
@@ -62,21 +105,30 @@ def _remove(path: Path) -> None:
 
 @contextlib.asynccontextmanager
 async def control_socket(
-    path: Path, supervisor: Supervisor, names: Collection[str]
+    path: Path,
+    supervisor: Supervisor,
+    names: Collection[str],
+    servers: Mapping[str, Switchable] | None = None,
 ) -> AsyncIterator[None]:
-    """Serves the commands for ``names`` while the block runs; without a socket if the path
-    cannot hold one (too long for AF_UNIX), since the stack itself does not need it."""
+    """Serves the commands for the children ``names`` and the ``servers`` while the block
+    runs; without a socket if the path cannot hold one (too long for AF_UNIX), since the stack
+    itself does not need it."""
+    servers = dict(servers or {})
+    known = [*names, *servers]
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             words = (await reader.readline()).decode(errors="replace").split()
-            if len(words) != 2 or words[0] not in COMMANDS or words[1] not in names:
-                reply = f"error usage: {'|'.join(COMMANDS)} {'|'.join(names)}"
+            if len(words) != 2 or words[0] not in COMMANDS or words[1] not in known:
+                reply = f"error usage: {'|'.join(COMMANDS)} {'|'.join(known)}"
             else:
                 logger.info("control: %s %s", *words)
                 try:
-                    reply = await _carry_out(supervisor, words[0], words[1])
-                except ValueError as error:  # not running, or already running
+                    if words[1] in servers:
+                        reply = await _switch(servers[words[1]], words[0], words[1])
+                    else:
+                        reply = await _carry_out(supervisor, words[0], words[1])
+                except ValueError as error:  # not running, already running, not possible
                     reply = f"error {error}"
             writer.write(reply.encode() + b"\n")
             await writer.drain()
@@ -120,7 +172,7 @@ def main() -> None:
         description="Stop or start one component of the stack that `make run` runs.",
     )
     parser.add_argument("command", choices=COMMANDS)
-    parser.add_argument("name", help="auth, roster, sharing or gateway")
+    parser.add_argument("name", help="auth, roster, sharing, gateway, postgres or smtp")
     parser.add_argument(
         "--data-dir",
         type=Path,

@@ -64,22 +64,34 @@ class MailDirectoryHandler:
 
 @dataclass
 class RunningSink:
-    """A listening sink and its address."""
+    """A sink and its address; it can stop listening and listen again on the same port."""
 
-    server: asyncio.Server
+    server: asyncio.Server | None
     host: str
     port: int
+    directory: Path
+
+    @property
+    def running(self) -> bool:
+        return self.server is not None
 
     async def stop(self) -> None:
-        self.server.close()
-        await self.server.wait_closed()
+        """Closes the port (a connection already open finishes its message); idempotent."""
+        if self.server is not None:
+            server, self.server = self.server, None
+            server.close()
+            await server.wait_closed()
+
+    async def start(self) -> None:
+        """Listens again on the same port, after :meth:`stop`."""
+        if self.server is None:
+            self.server = await _listen(self.directory, self.host, self.port)
 
 
-async def start_smtp_sink(directory: Path, host: str = "127.0.0.1", port: int = 0) -> RunningSink:
-    """Listens on ``host:port`` (0: a free port) on the running event loop; ``directory`` exists."""
+async def _listen(directory: Path, host: str, port: int) -> asyncio.Server:
     handler = MailDirectoryHandler(directory)
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(
+    return await loop.create_server(
         # A fixed hostname: the default looks up the machine's FQDN, which can hang on DNS.
         lambda: SMTP(
             handler,
@@ -91,8 +103,13 @@ async def start_smtp_sink(directory: Path, host: str = "127.0.0.1", port: int = 
         host,
         port,
     )
+
+
+async def start_smtp_sink(directory: Path, host: str = "127.0.0.1", port: int = 0) -> RunningSink:
+    """Listens on ``host:port`` (0: a free port) on the running event loop; ``directory`` exists."""
+    server = await _listen(directory, host, port)
     bound_port = int(server.sockets[0].getsockname()[1])
-    return RunningSink(server, host, bound_port)
+    return RunningSink(server, host, bound_port, directory)
 
 
 async def _serve(directory: Path, host: str, port: int) -> None:

@@ -27,12 +27,13 @@ from services.localstack.components import (
     gateway_spec,
     service_spec,
 )
-from services.localstack.control import control_socket
+from services.localstack.control import Switchable, control_socket
 from services.localstack.database import open_database, provision_database
 from services.localstack.errors import StackError
 from services.localstack.layout import DataLayout, prepare
 from services.localstack.ports import LOOPBACK, free_ports, port_is_free
 from services.localstack.ports_file import remove_ports_file, write_ports_file
+from services.localstack.postgres import PostgresSwitch
 from services.localstack.readiness import (
     GrpcHealthProbe,
     HttpsReadyProbe,
@@ -136,8 +137,13 @@ async def run_stack(
         for spec in specs:
             await supervisor.start(spec)
         # Closed before the supervisor stops the children (the exit stack unwinds in reverse).
+        servers: dict[str, Switchable] = {"smtp": sink}
+        if database.embedded is not None:  # a server of DATABASE_URL is not ours to restart
+            servers["postgres"] = PostgresSwitch(database.embedded)
         await cleanup.enter_async_context(
-            control_socket(layout.run / "control.sock", supervisor, [s.name for s in specs])
+            control_socket(
+                layout.run / "control.sock", supervisor, [s.name for s in specs], servers
+            )
         )
 
         probes: dict[str, Probe] = {

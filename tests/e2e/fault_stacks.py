@@ -1,18 +1,22 @@
 """One stack to break, on containers where a Docker engine answers, else on local processes.
 
 The fault tests (tests/e2e/test_faults.py) are written once against :class:`FaultStack`:
-stop or SIGTERM one component, start it again, freeze the database, read a component's log.
-:class:`ContainerFaults` does it with the engine (tests/support/containers.py);
-:class:`LocalFaults` with the local supervisor's control socket
-(services/localstack/control.py) and signals to the embedded PostgreSQL's processes.
+stop or SIGTERM one component, start it again, freeze the database, restart PostgreSQL, stop
+and start the SMTP server, read a component's log or metrics. :class:`ContainerFaults` does it
+with the engine (tests/support/containers.py); :class:`LocalFaults` with the local
+supervisor's control socket (services/localstack/control.py) and signals to the embedded
+PostgreSQL's processes. A network partition has no local form: locally, the test freezes a
+process instead (:meth:`LocalFaults.frozen`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
 import signal
 import socket
+import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -54,6 +58,23 @@ class FaultStack(HttpsClient):
 
     def log_lines(self, name: str) -> list[dict[str, Any]]:
         """The component's JSON log lines, every run of it, oldest first."""
+        raise NotImplementedError
+
+    def restart_postgres(self) -> None:
+        """Stops PostgreSQL for real (its clients cut off) and starts it again on the same
+        data; the services are left running, to reconnect by themselves."""
+        raise NotImplementedError
+
+    def stop_smtp(self) -> None:
+        """Closes the mail server: the services' deliveries fail until ``start_smtp``."""
+        raise NotImplementedError
+
+    def start_smtp(self) -> None:
+        """Opens the mail server again, at the same address."""
+        raise NotImplementedError
+
+    def metrics(self, service: str) -> str:
+        """A service's ``/metrics``, as Prometheus would scrape it."""
         raise NotImplementedError
 
 
@@ -104,6 +125,18 @@ class ContainerFaults(FaultStack):
 
     def log_lines(self, name: str) -> list[dict[str, Any]]:
         return _json_lines(self.stack.containers[name].logs().decode(errors="replace"))
+
+    def restart_postgres(self) -> None:
+        containers.restart(self.stack.containers["postgres"], STOP_GRACE_SECONDS)
+
+    def stop_smtp(self) -> None:
+        containers.stop(self.stack.containers["smtp"], STOP_GRACE_SECONDS)
+
+    def start_smtp(self) -> None:
+        containers.restart(self.stack.containers["smtp"])
+
+    def metrics(self, service: str) -> str:
+        return self.stack.metrics(service)
 
 
 class LocalFaults(FaultStack):
@@ -167,3 +200,42 @@ class LocalFaults(FaultStack):
 
     def log_lines(self, name: str) -> list[dict[str, Any]]:
         return _json_lines((self.data_dir / "log" / f"{name}.log").read_text(errors="replace"))
+
+    def restart_postgres(self) -> None:
+        # pg_ctl stop -m fast, then start, on the same socket and data: a new postmaster.
+        before = self._postgres()[0].pid
+        self._command("restart postgres")
+        assert self._postgres()[0].pid != before, "PostgreSQL was not restarted"
+
+    def stop_smtp(self) -> None:
+        self._command("stop smtp")
+
+    def start_smtp(self) -> None:
+        self._command("start smtp")
+
+    def metrics(self, service: str) -> str:
+        ports = self.stack.ports()
+        url = f"http://{ports['host']}:{ports['metrics'][service]}/metrics"
+        with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - our own URL
+            text: str = response.read().decode(errors="replace")
+        return text
+
+    def pid(self, name: str) -> int:
+        """The process id of a component (the leader of its process group)."""
+        module = f"services.{name}"
+        for child in psutil.Process(self.stack.process.pid).children():
+            if module in child.cmdline():
+                return int(child.pid)
+        raise AssertionError(f"{name} is not running")
+
+    @contextlib.contextmanager
+    def frozen(self, name: str) -> Iterator[None]:
+        """SIGSTOP to a component's processes while the block runs, SIGCONT after: the
+        component keeps its sockets open and its connections established, but accepts,
+        reads and answers nothing, as a peer behind a partition would."""
+        group = self.pid(name)
+        os.killpg(group, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            os.killpg(group, signal.SIGCONT)

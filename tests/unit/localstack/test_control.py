@@ -49,3 +49,47 @@ async def test_unknown_commands_and_states_are_refused(running: tuple[Supervisor
     _, path = running
     assert (await asyncio.to_thread(request, path, "stop postgres")).startswith("error usage")
     assert (await asyncio.to_thread(request, path, "start roster")) == "error roster is running"
+
+
+class FakeServer:
+    """A server of the stack's own (the SMTP sink, PostgreSQL), with what was done to it."""
+
+    def __init__(self) -> None:
+        self.running = True
+        self.steps: list[str] = []
+
+    async def stop(self) -> None:
+        self.steps.append("stop")
+        self.running = False
+
+    async def start(self) -> None:
+        self.steps.append("start")
+        self.running = True
+
+
+async def test_a_server_of_the_stack_is_stopped_started_and_restarted(tmp_path: Path) -> None:
+    supervisor = Supervisor(tmp_path, echo=None, stop_timeout=10)
+    server = FakeServer()
+    with tempfile.TemporaryDirectory(prefix="tcc") as folder:
+        path = Path(folder) / "control.sock"
+        async with control_socket(path, supervisor, [], {"smtp": server}):
+            answers = [
+                await asyncio.to_thread(request, path, command)
+                for command in (
+                    "stop smtp",
+                    "stop smtp",
+                    "start smtp",
+                    "start smtp",
+                    "restart smtp",
+                    "kill smtp",
+                )
+            ]
+    assert answers == [
+        "ok smtp stopped",
+        "error smtp is not running",
+        "ok smtp started",
+        "error smtp is running",
+        "ok smtp started",
+        "error smtp cannot be killed from here",
+    ]
+    assert server.steps == ["stop", "start", "stop", "start"]

@@ -73,3 +73,17 @@ async def test_a_stopped_sink_refuses_connections(tmp_path: Path) -> None:
     with pytest.raises(aiosmtplib.SMTPConnectError):
         await aiosmtplib.send(_message("late", "x"), hostname="127.0.0.1", port=sink.port)
     assert _files(tmp_path) == []
+
+
+async def test_a_sink_started_again_takes_mail_on_the_same_port(tmp_path: Path) -> None:
+    sink = await start_smtp_sink(tmp_path, "127.0.0.1", 0)
+    port = sink.port
+    await sink.stop()
+    assert not sink.running
+    await sink.start()
+    try:
+        assert sink.running and sink.port == port
+        await aiosmtplib.send(_message("after the restart", "x"), hostname="127.0.0.1", port=port)
+    finally:
+        await sink.stop()
+    assert [_subject(path) for path in _files(tmp_path)] == ["after the restart"]
