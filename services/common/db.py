@@ -109,6 +109,23 @@ async def reset_changed_session(connection: asyncpg.Connection[asyncpg.Record]) 
             connection.session_changed = False
 
 
+class DatabaseUnreachable(ConnectionError):
+    """A new connection failed at the socket: PostgreSQL is down, restarting or unreachable."""
+
+
+async def _connect(*args: Any, **kwargs: Any) -> asyncpg.Connection[asyncpg.Record]:
+    # A restarting server's unix socket is missing for a moment (FileNotFoundError), and a
+    # connect can time out: OSErrors that are not ConnectionErrors, which would otherwise
+    # answer 500. Any OSError while connecting means the same thing: not reachable now.
+    try:
+        connection: asyncpg.Connection[asyncpg.Record] = await asyncpg.connect(*args, **kwargs)
+    except OSError as error:
+        if isinstance(error, ConnectionError):
+            raise
+        raise DatabaseUnreachable(f"{type(error).__name__}: {error}") from error
+    return connection
+
+
 async def create_pool(
     dsn: str, *, schema: str, application_name: str, min_size: int = 2, max_size: int = 10
 ) -> asyncpg.Pool:
@@ -124,6 +141,7 @@ async def create_pool(
         max_size=max_size,
         server_settings={"search_path": schema, "application_name": application_name},
         connection_class=SessionTrackingConnection,
+        connect=_connect,
         reset=reset_changed_session,
     )
     assert pool is not None

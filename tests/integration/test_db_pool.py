@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 
 import asyncpg
 import pytest
 
-from services.common.db import DbConnection, create_pool
+from services.common.db import DbConnection, create_pool, is_connection_loss
 from tests.support.postgres import TestDatabase
 
 # Generous: each of these closes in milliseconds; the bound only turns a hang into a failure.
@@ -218,3 +219,21 @@ async def test_close_waits_for_a_borrowed_connection_and_then_completes(
         await asyncio.wait_for(closing, CLOSE_WITHIN_SECONDS)
     finally:
         pool.terminate()
+
+
+async def test_a_server_whose_socket_is_gone_is_unreachable_not_an_error(tmp_path: Path) -> None:
+    """While PostgreSQL restarts its unix socket is missing for a moment; such a connect must
+    read as a lost database (503, retry), not as a failure of the call (500)."""
+    pool = await create_pool(
+        f"postgresql://roster@/trackcc?host={tmp_path / 'no-server-here'}",
+        schema="roster",
+        application_name="test",
+        min_size=0,
+    )
+    try:
+        with pytest.raises(OSError) as failed:
+            async with pool.acquire():
+                pass
+        assert is_connection_loss(failed.value), repr(failed.value)
+    finally:
+        await pool.close()
