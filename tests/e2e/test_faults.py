@@ -387,8 +387,9 @@ def test_roster_cut_off_from_sharing_answers_in_time_and_heals_without_a_restart
     own = expect_json(
         running.request("POST", "/v1/classes", {"name": "before the cut"}, teacher.token), 201
     )
-    # auth, and sharing as the gateway reaches it, are not cut off; roster's read of a class
-    # asks sharing (the access log), so it answers as a create does.
+    # auth, and sharing as the gateway reaches it, are not cut off. The owner's read of the
+    # class is decided from roster's own row (no sharing call), so it may keep answering 200;
+    # a create writes the owner tuple to sharing, so it is refused.
     unaffected = ["/v1/me", "/v1/shared-with-me"]
     read = f"/v1/classes/{own['id']}"
     probes: list[tuple[int, str, float]] = []
@@ -448,7 +449,8 @@ def _roster_with_sharing_frozen(stack: LocalFaults, teacher: Teacher) -> None:
     own = expect_json(
         stack.request("POST", "/v1/classes", {"name": "before the freeze"}, teacher.token), 201
     )
-    # /v1/me needs auth alone. Roster's read of a class asks sharing, as a create does.
+    # /v1/me needs auth alone. The owner's read of the class needs no sharing call (roster's
+    # own row decides it); a create writes the owner tuple to sharing, so it is refused.
     unaffected = ["/v1/me"]
     read = f"/v1/classes/{own['id']}"
     probes: list[tuple[int, str, float]] = []
