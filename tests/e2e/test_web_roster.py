@@ -42,6 +42,8 @@ def test_classes_and_students_from_creation_to_deletion(
         expect(page.locator("#status")).to_have_text("Saved.")
 
         page.get_by_role("navigation").get_by_role("link", name="Students").click()
+        # The class page has a "Display name" field too: fill the Students page's, not that one.
+        expect(page.get_by_role("heading", level=1)).to_have_text("Students")
         page.get_by_label("Display name").fill("Dana P.")
         page.get_by_label("Birth date (optional)").fill("2015-04-02")
         page.get_by_label("Notes (optional)").fill("Left-handed scissors")
