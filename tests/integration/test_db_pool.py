@@ -237,3 +237,43 @@ async def test_a_server_whose_socket_is_gone_is_unreachable_not_an_error(tmp_pat
         assert is_connection_loss(failed.value), repr(failed.value)
     finally:
         await pool.close()
+
+
+@pytest.mark.parametrize(
+    "failing",
+    [
+        "SELECT 1 / 0",  # fails in execution
+        "SELECT no_such_column FROM no_such_table",  # fails while it is prepared
+    ],
+)
+async def test_a_connection_whose_statement_failed_is_reset_before_reuse(
+    database: TestDatabase, pool: asyncpg.Pool, failing: str
+) -> None:
+    """An operation that failed or was cancelled may have left the protocol mid-way (it did,
+    while PostgreSQL restarted): the reset query, which fails on such a connection and so
+    has the pool replace it, runs instead of being skipped."""
+    async with pool.acquire() as connection:
+        pid = connection.get_server_pid()
+        with pytest.raises(asyncpg.PostgresError):
+            await connection.fetchval(failing)
+    assert "RESET ALL" in await _last_statement(database, pid)
+    async with pool.acquire() as connection:
+        assert await connection.fetchval("SELECT 41 + 1") == 42
+
+
+async def test_a_transaction_ended_by_a_dropped_connection_is_connection_loss(
+    database: TestDatabase, pool: asyncpg.Pool
+) -> None:
+    """The server drops the connection inside a transaction (it restarts): whatever surfaces,
+    the query's error or the rollback's on the closed connection, reads as a lost database."""
+    observer = await asyncpg.connect(database.admin_dsn())
+    try:
+        with pytest.raises(Exception) as failed:  # noqa: PT011 - which one asyncpg raises varies
+            async with pool.acquire() as connection, connection.transaction():
+                await observer.execute(
+                    "SELECT pg_terminate_backend($1)", connection.get_server_pid()
+                )
+                await connection.fetchval("SELECT 1")
+    finally:
+        await observer.close()
+    assert is_connection_loss(failed.value), repr(failed.value)

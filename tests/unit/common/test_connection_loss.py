@@ -16,6 +16,14 @@ from services.common.db import is_connection_loss
         asyncpg.exceptions.AdminShutdownError("terminating connection due to administrator"),
         asyncpg.exceptions.CannotConnectNowError("the database system is starting up"),
         asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed"),
+        asyncpg.exceptions.InterfaceError(
+            "cannot call Transaction.__aexit__(): the underlying connection is closed"
+        ),
+        asyncpg.exceptions.InterfaceError("connection is closed"),
+        # An idle connection told of the server's shutdown, before its socket closes.
+        asyncpg.exceptions.InternalClientError(
+            "cannot switch to state 11; another operation (2) is in progress"
+        ),
     ],
 )
 def test_a_lost_or_refused_connection_is_connection_loss(error: BaseException) -> None:
@@ -29,6 +37,10 @@ def test_a_lost_or_refused_connection_is_connection_loss(error: BaseException) -
         FileNotFoundError("a file the code needs"),
         asyncpg.exceptions.UniqueViolationError("duplicate key"),
         asyncpg.exceptions.InterfaceError("cannot perform operation: another one is in progress"),
+        # Two statements at once on one connection: a bug, not a lost database.
+        asyncpg.exceptions.InternalClientError(
+            "cannot switch to state 12; another operation (11) is in progress"
+        ),
     ],
 )
 def test_a_failed_statement_is_not(error: BaseException) -> None:
