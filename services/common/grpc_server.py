@@ -23,7 +23,6 @@ from prometheus_client import CollectorRegistry
 from services.common.config import Env
 from services.common.interceptors import (
     ErrorInterceptor,
-    InFlightInterceptor,
     MetricsInterceptor,
     ServerMetrics,
 )
@@ -86,7 +85,7 @@ class RunningServer:
     _metrics_runner: web.AppRunner
     _readiness_task: asyncio.Task[None]
     grace_seconds: float
-    _in_flight: InFlightInterceptor
+    _calls: MetricsInterceptor
 
     async def stop(self) -> None:
         """Reports NOT_SERVING, stops accepting, lets in-flight calls finish within the grace.
@@ -94,7 +93,7 @@ class RunningServer:
         Logs how many calls were in flight and how many the grace cut off: the figures an
         operator (and the fault tests) need to tell a clean drain from a lost request.
         """
-        in_flight, cancelled_before = self._in_flight.current, self._in_flight.cancelled
+        in_flight, cancelled_before = self._calls.in_flight, self._calls.cancelled
         logger.info("draining", extra={"in_flight": in_flight, "grace_seconds": self.grace_seconds})
         await self.health.enter_graceful_shutdown()
         self._readiness_task.cancel()
@@ -103,7 +102,7 @@ class RunningServer:
         await self.server.stop(self.grace_seconds)
         # Cut off: cancelled when the grace ran out, or still running now that the server
         # is gone, so that their answers can no longer be sent.
-        cut_off = self._in_flight.current + self._in_flight.cancelled - cancelled_before
+        cut_off = self._calls.in_flight + self._calls.cancelled - cancelled_before
         logger.info("drained", extra={"in_flight": in_flight, "cut_off": cut_off})
         if self._health_server is not None:
             await self._health_server.stop(0)
@@ -139,9 +138,9 @@ async def start_grpc_server(
     registry: CollectorRegistry,
 ) -> RunningServer:
     """Starts the server with every shared piece; ``register`` adds the service's servicers."""
-    in_flight = InFlightInterceptor()
+    calls = MetricsInterceptor(ServerMetrics(registry))
     server = grpc.aio.server(
-        interceptors=[in_flight, MetricsInterceptor(ServerMetrics(registry)), ErrorInterceptor()],
+        interceptors=[calls, ErrorInterceptor()],
         options=[
             # A stale server on the same port would otherwise silently take calls.
             ("grpc.so_reuseport", 0),
@@ -186,7 +185,7 @@ async def start_grpc_server(
         _metrics_runner=metrics_runner,
         _readiness_task=task,
         grace_seconds=settings.grace_seconds,
-        _in_flight=in_flight,
+        _calls=calls,
     )
 
 

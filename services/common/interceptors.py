@@ -1,9 +1,8 @@
 """Server interceptors shared by every gRPC service.
 
 - :class:`MetricsInterceptor`: ``grpc_server_handled_total`` and ``grpc_server_handling_seconds``
-  (go-grpc-prometheus names and labels).
-- :class:`InFlightInterceptor`: how many calls are being handled, and how many a stop cut
-  off (``grpc_server.RunningServer.stop`` logs both).
+  (go-grpc-prometheus names and labels), and how many calls are being handled and how many
+  a stop cut off (``grpc_server.RunningServer.stop`` logs both).
 - :class:`ErrorInterceptor`: takes the request id from metadata for the logs (and the deadline
   for the calls it makes, ``deadlines.py``), turns
   :class:`~services.common.errors.ServiceError` into a rich gRPC status and any other
@@ -168,10 +167,15 @@ def _code_name(context: grpc.aio.ServicerContext, failed: bool) -> str:
 
 
 class MetricsInterceptor(_WrappingInterceptor):
-    """Counts and times every call by service, method and final code."""
+    """Counts and times every call by service, method and final code; and counts the calls
+    being handled and those that ended cancelled (by their client, or by a stop whose grace
+    ran out), so that a graceful stop can say what it drained. One wrapper for both: every
+    layer costs each call."""
 
     def __init__(self, metrics: ServerMetrics) -> None:
         self._metrics = metrics
+        self.in_flight = 0
+        self.cancelled = 0
 
     def _observe(
         self,
@@ -181,6 +185,7 @@ class MetricsInterceptor(_WrappingInterceptor):
         context: grpc.aio.ServicerContext,
         failed: bool,
     ) -> None:
+        self.in_flight -= 1
         service, name = _split_method(method)
         self._metrics.handling_seconds.labels(grpc_type, service, name).observe(
             time.perf_counter() - started
@@ -195,11 +200,15 @@ class MetricsInterceptor(_WrappingInterceptor):
         grpc_type: str,
     ) -> Any:
         started = time.perf_counter()
+        self.in_flight += 1
         failed = True
         try:
             result = await call()
             failed = False
             return result
+        except asyncio.CancelledError:
+            self.cancelled += 1
+            raise
         finally:
             self._observe(method, grpc_type, started, context, failed)
 
@@ -211,55 +220,17 @@ class MetricsInterceptor(_WrappingInterceptor):
         grpc_type: str,
     ) -> AsyncIterator[Any]:
         started = time.perf_counter()
+        self.in_flight += 1
         failed = True
         try:
             async for item in stream():
                 yield item
             failed = False
+        except asyncio.CancelledError:
+            self.cancelled += 1
+            raise
         finally:
             self._observe(method, grpc_type, started, context, failed)
-
-
-class InFlightInterceptor(_WrappingInterceptor):
-    """Counts the calls being handled, and those that ended cancelled (by their client, or by
-    a stop whose grace ran out), so that a graceful stop can say what it drained."""
-
-    def __init__(self) -> None:
-        self.current = 0
-        self.cancelled = 0
-
-    async def around(
-        self,
-        call: Callable[[], Awaitable[Any]],
-        context: grpc.aio.ServicerContext,
-        method: str,
-        grpc_type: str,
-    ) -> Any:
-        self.current += 1
-        try:
-            return await call()
-        except asyncio.CancelledError:
-            self.cancelled += 1
-            raise
-        finally:
-            self.current -= 1
-
-    async def around_stream(
-        self,
-        stream: Callable[[], AsyncIterator[Any]],
-        context: grpc.aio.ServicerContext,
-        method: str,
-        grpc_type: str,
-    ) -> AsyncIterator[Any]:
-        self.current += 1
-        try:
-            async for item in stream():
-                yield item
-        except asyncio.CancelledError:
-            self.cancelled += 1
-            raise
-        finally:
-            self.current -= 1
 
 
 class ErrorInterceptor(_WrappingInterceptor):

@@ -8,20 +8,16 @@ says exactly which cookie a request carried; the client's own jar is emptied aft
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from http.cookies import Morsel, SimpleCookie
 from typing import Any
 
 import pytest
 
-from services.common.devcerts import DevPki
-from services.localstack.postgres import PostgresEndpoint
 from tests.support.auth_stack import (
     PASSWORD,
     PUBLIC_URL,
     AuthStack,
-    auth_stack,
     new_email,
     sign_up,
 )
@@ -31,27 +27,12 @@ COOKIE = "trackcc_refresh"
 NINETY_DAYS = 90 * 86400
 
 
-@pytest.fixture(scope="module")
-def clock() -> WallClock:
-    return WallClock()
+pytestmark = pytest.mark.usefixtures("real_time_again")
 
 
 @pytest.fixture(scope="module")
-async def stack(
-    pg_endpoint: PostgresEndpoint,
-    pki: DevPki,
-    tmp_path_factory: pytest.TempPathFactory,
-    clock: WallClock,
-) -> AsyncIterator[AuthStack]:
-    directory = tmp_path_factory.mktemp("auth-cookies")
-    async with auth_stack(pg_endpoint, pki, directory, auth_clock=clock) as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def real_time_again(clock: WallClock) -> Iterator[None]:
-    yield
-    clock.reset()
+def stack(clocked_auth_stack: AuthStack) -> AuthStack:
+    return clocked_auth_stack
 
 
 @dataclass(frozen=True)

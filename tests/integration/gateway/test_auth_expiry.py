@@ -10,13 +10,10 @@ and the clock goes back to real time after each test.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
 
-from services.common.devcerts import DevPki
-from services.localstack.postgres import PostgresEndpoint
 from tests.support.auth_stack import (
     CACHE_SECONDS,
     LOCKED_SUBJECT,
@@ -25,7 +22,6 @@ from tests.support.auth_stack import (
     VERIFY_SUBJECT,
     AuthStack,
     Session,
-    auth_stack,
     new_user,
     sign_in_response,
     status_of,
@@ -38,27 +34,12 @@ MINUTE = dt.timedelta(minutes=1)
 DAY = dt.timedelta(days=1)
 
 
-@pytest.fixture(scope="module")
-def clock() -> WallClock:
-    return WallClock()
+pytestmark = pytest.mark.usefixtures("real_time_again")
 
 
 @pytest.fixture(scope="module")
-async def stack(
-    pg_endpoint: PostgresEndpoint,
-    pki: DevPki,
-    tmp_path_factory: pytest.TempPathFactory,
-    clock: WallClock,
-) -> AsyncIterator[AuthStack]:
-    directory = tmp_path_factory.mktemp("auth-expiry")
-    async with auth_stack(pg_endpoint, pki, directory, auth_clock=clock) as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def real_time_again(clock: WallClock) -> Iterator[None]:
-    yield
-    clock.reset()
+def stack(clocked_auth_stack: AuthStack) -> AuthStack:
+    return clocked_auth_stack
 
 
 async def _post(stack: AuthStack, path: str, body: dict[str, str]) -> tuple[int, Any]:

@@ -34,11 +34,6 @@ INVITATION_LIFETIME = dt.timedelta(days=14)
 
 
 @pytest.fixture(scope="module")
-def clock() -> WallClock:
-    return WallClock()
-
-
-@pytest.fixture(scope="module")
 async def stack(
     pg_endpoint: PostgresEndpoint,
     pki: DevPki,
