@@ -112,12 +112,12 @@ class ClassRpcs(RpcBase):
         if "term" in paths:
             changes["term"] = _term(request.school_class)
         async with self._deps.pool.acquire() as connection:
-            # The owner's change is one statement guarded by owner_id (owner_access.py).
-            row = await classes.update(connection, class_id, changes, owner_id=user)
-            if row is not None:
-                return convert.class_message(row, pb.ACCESS_OWNER)
-            access = await self._require(user, Kind.CLASS, class_id, Permission.WRITE)
-            row = await classes.update(connection, class_id, changes)
+            row, access = await self._as_owner_or_granted(
+                user,
+                Ref(Kind.CLASS, class_id),
+                Permission.WRITE,
+                lambda owner: classes.update(connection, class_id, changes, owner_id=owner),
+            )
         if row is None:
             raise class_not_found()
         return convert.class_message(row, access)
@@ -128,11 +128,12 @@ class ClassRpcs(RpcBase):
         user = self._user(context)
         class_id = fields.parse_uuid(request.class_id, "class_id")
         async with self._deps.pool.acquire() as connection:
-            # The owner's deletion is one statement guarded by owner_id (owner_access.py).
-            journal_ids = await _delete(connection, class_id, owner_id=user)
-            if journal_ids is None:
-                await self._require(user, Kind.CLASS, class_id, Permission.DELETE)
-                journal_ids = await _delete(connection, class_id)
+            journal_ids, _ = await self._as_owner_or_granted(
+                user,
+                Ref(Kind.CLASS, class_id),
+                Permission.DELETE,
+                lambda owner: _delete(connection, class_id, owner_id=owner),
+            )
             if journal_ids is None:
                 raise class_not_found()
             # Sharing removes the class's tuples, grants, invitations and the enrollment links

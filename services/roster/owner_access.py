@@ -18,7 +18,8 @@ Where each request decides, always on its own read:
   row read first, then :func:`access_from_row`;
 - changes and deletions (``Update*``, ``Delete*``): one guarded statement changes the row only
   if the caller owns it (``classes.update``/``delete`` and ``students.update``/``delete`` with
-  ``owner_id``); when it changed nothing, sharing decides and the plain statement follows;
+  ``owner_id``); when it changed nothing, sharing decides and the plain statement follows
+  (``RpcBase._as_owner_or_granted``);
 - a page of a class's students (``class_page_access.py``): :func:`owns_page`;
 - enrollments and a new student's classes (``enrollment_rpcs.py``, ``student_rpcs.py``):
   :func:`owns_all` on the owners just read;

@@ -175,13 +175,12 @@ class StudentRpcs(RpcBase):
                 _optional(given, "notes"), "notes", convert.MAX_NOTES
             )
         async with self._deps.pool.acquire() as connection:
-            # The owner's change is one statement guarded by owner_id (owner_access.py).
-            row = await students.update(connection, student_id, changes, owner_id=user)
-            if row is not None:
-                access: pb.Access.ValueType = pb.ACCESS_OWNER
-            else:
-                access = await self._require(user, Kind.STUDENT, student_id, Permission.WRITE)
-                row = await students.update(connection, student_id, changes)
+            row, access = await self._as_owner_or_granted(
+                user,
+                Ref(Kind.STUDENT, student_id),
+                Permission.WRITE,
+                lambda owner: students.update(connection, student_id, changes, owner_id=owner),
+            )
         if row is None:
             raise student_not_found()
         return (await self._students_out(user, [row], {row.id: access}))[0]
@@ -192,11 +191,12 @@ class StudentRpcs(RpcBase):
         user = self._user(context)
         student_id = fields.parse_uuid(request.student_id, "student_id")
         async with self._deps.pool.acquire() as connection:
-            # The owner's deletion is one statement guarded by owner_id (owner_access.py).
-            journal_ids = await _delete(connection, student_id, owner_id=user)
-            if journal_ids is None:
-                await self._require(user, Kind.STUDENT, student_id, Permission.DELETE)
-                journal_ids = await _delete(connection, student_id)
+            journal_ids, _ = await self._as_owner_or_granted(
+                user,
+                Ref(Kind.STUDENT, student_id),
+                Permission.DELETE,
+                lambda owner: _delete(connection, student_id, owner_id=owner),
+            )
             if journal_ids is None:
                 raise student_not_found()
             # Every tuple of the student, its enrollment links included, and its grants.
