@@ -31,7 +31,7 @@ from tests.e2e.container_stack import (
 )
 from tests.e2e.fault_stacks import ContainerFaults, FaultStack, LocalFaults
 from tests.e2e.mail import mail_count
-from tests.e2e.stack import PASSWORD, running_stack, temporary_data_dir
+from tests.e2e.stack import PASSWORD, HttpsClient, running_stack, temporary_data_dir
 from tests.support import containers
 from tests.support.engine import ContainerEngine, NoEngine
 from tests.support.load import Answer, Load
@@ -392,7 +392,6 @@ def test_roster_cut_off_from_sharing_answers_in_time_and_heals_without_a_restart
     # a create writes the owner tuple to sharing, so it is refused.
     unaffected = ["/v1/me", "/v1/shared-with-me"]
     read = f"/v1/classes/{own['id']}"
-    probes: list[tuple[int, str, float]] = []
     refused_before = _handled(stack, "roster", "CreateClass", "UNAVAILABLE")
     with Load(running, teacher.token, [*unaffected, read], workers=2) as load:
         load.wait_for_answers(20)
@@ -401,24 +400,11 @@ def test_roster_cut_off_from_sharing_answers_in_time_and_heals_without_a_restart
         mark = load.mark()
         try:
             # A create needs sharing (the owner tuple first): roster must say so in time.
-            while time.monotonic() - cut < PARTITION_SECONDS:
-                sent = time.monotonic()
-                status, _, body = running.request(
-                    "POST", "/v1/classes", {"name": "during the cut"}, teacher.token
-                )
-                code = json.loads(body).get("code", "") if body else ""
-                probes.append((status, code, time.monotonic() - sent))
+            probes = _creates_until(running, teacher, cut + PARTITION_SECONDS)
         finally:
             containers.reconnect(roster, running.sharing_network, running.sharing_aliases("roster"))
         during = load.answers(mark)
-        healed = _wait_until(
-            lambda: (
-                running.request("POST", "/v1/classes", {"name": "after the cut"}, teacher.token)[0]
-                == 201
-            ),
-            HEAL_SECONDS,
-            "roster reaches sharing again",
-        )
+        healed = _creates_again(running, teacher)
     roster.reload()
     refused_by_roster = _handled(stack, "roster", "CreateClass", "UNAVAILABLE") - refused_before
     reads = [a for a in during if a.path == read]
@@ -444,6 +430,28 @@ def test_roster_cut_off_from_sharing_answers_in_time_and_heals_without_a_restart
     assert roster.attrs["RestartCount"] == 0
 
 
+def _creates_until(
+    stack: HttpsClient, teacher: Teacher, until: float
+) -> list[tuple[int, str, float]]:
+    """Creates classes one after the other until ``until``: (status, code, seconds) each."""
+    probes: list[tuple[int, str, float]] = []
+    while time.monotonic() < until:
+        sent = time.monotonic()
+        status, _, body = stack.request("POST", "/v1/classes", {"name": "cut off"}, teacher.token)
+        code = json.loads(body).get("code", "") if body else ""
+        probes.append((status, code, time.monotonic() - sent))
+    return probes
+
+
+def _creates_again(stack: HttpsClient, teacher: Teacher) -> float:
+    """Seconds until a create succeeds again: roster reaches sharing once more."""
+    return _wait_until(
+        lambda: stack.request("POST", "/v1/classes", {"name": "healed"}, teacher.token)[0] == 201,
+        HEAL_SECONDS,
+        "roster reaches sharing again",
+    )
+
+
 def _roster_with_sharing_frozen(stack: LocalFaults, teacher: Teacher) -> None:
     roster_pid, sharing_pid = stack.pid("roster"), stack.pid("sharing")
     own = expect_json(
@@ -453,29 +461,15 @@ def _roster_with_sharing_frozen(stack: LocalFaults, teacher: Teacher) -> None:
     # own row decides it); a create writes the owner tuple to sharing, so it is refused.
     unaffected = ["/v1/me"]
     read = f"/v1/classes/{own['id']}"
-    probes: list[tuple[int, str, float]] = []
     refused_before = _handled(stack, "roster", "CreateClass", "UNAVAILABLE")
     with Load(stack, teacher.token, [*unaffected, read], workers=2) as load:
         load.wait_for_answers(20)
         with stack.frozen("sharing"):
             frozen = time.monotonic()
             mark = load.mark()
-            while time.monotonic() - frozen < PARTITION_SECONDS:
-                sent = time.monotonic()
-                status, _, body = stack.request(
-                    "POST", "/v1/classes", {"name": "during the freeze"}, teacher.token
-                )
-                code = json.loads(body).get("code", "") if body else ""
-                probes.append((status, code, time.monotonic() - sent))
+            probes = _creates_until(stack, teacher, frozen + PARTITION_SECONDS)
         during = load.answers(mark)
-        healed = _wait_until(
-            lambda: (
-                stack.request("POST", "/v1/classes", {"name": "after the freeze"}, teacher.token)[0]
-                == 201
-            ),
-            HEAL_SECONDS,
-            "roster reaches sharing again",
-        )
+        healed = _creates_again(stack, teacher)
     refused_by_roster = _handled(stack, "roster", "CreateClass", "UNAVAILABLE") - refused_before
     reads = [a for a in during if a.path == read]
     slowest = max([took for _, _, took in probes] + [a.ended - a.started for a in reads])
