@@ -1,9 +1,12 @@
-"""Coalesces the checks of concurrent RPCs into one sharing call per event-loop turn.
+"""Coalesces the checks of concurrent RPCs into few sharing calls, like a group commit.
 
-A gRPC call costs far more CPU on both sides (about 0.5-1 ms each) than the checks it carries,
-so under load the requests that ask in the same loop iteration share one BatchCheck. Nothing
-waits on a timer: the batch goes out on the loop's next turn (``call_soon``), so a request
-arriving alone is sent at once.
+A gRPC call costs far more CPU on both sides (about 0.5-1 ms each) than the checks it carries.
+Requests seldom reach their checks in the same loop iteration (each arrives on a turn of its
+own), so batching by turn alone sent one call per request. Instead, while ``max_in_flight``
+calls are out, new checks wait in the open batch and leave together as soon as one of those
+calls ends: under load each call carries what arrived during the last one, and a request that
+finds nothing in flight is sent on the loop's next turn (``call_soon``), at once. Nothing
+waits on a timer, so a lone request pays no delay.
 """
 
 from __future__ import annotations
@@ -19,6 +22,9 @@ from trackcc.sharing.v1 import sharing_service_pb2 as pb
 
 # sharing's limit per BatchCheck (services/sharing/server.py); more go as several calls.
 MAX_CHECKS = 100
+# Batches out at once; more checks wait for one of them to end. Two keep sharing busy while
+# an answer travels back, without splitting the load into many small calls.
+MAX_IN_FLIGHT = 2
 
 Answers = list[pb.CheckResponse]
 
@@ -46,16 +52,25 @@ class _Waiter:
 class _Batch:
     loop: asyncio.AbstractEventLoop
     waiters: list[_Waiter] = field(default_factory=list)
+    scheduled: bool = False
 
 
 class CheckBatcher:
     """Sends the checks asked within one loop iteration together; each caller gets exactly
     its own answers, in order, or the error of a call that carried one of its checks."""
 
-    def __init__(self, stub: CheckStub, *, timeout: float, max_checks: int = MAX_CHECKS) -> None:
+    def __init__(
+        self,
+        stub: CheckStub,
+        *,
+        timeout: float,
+        max_checks: int = MAX_CHECKS,
+        max_in_flight: int = MAX_IN_FLIGHT,
+    ) -> None:
         self._stub = stub
         self._timeout = timeout
         self._max_checks = max_checks
+        self._max_in_flight = max_in_flight
         self._open: _Batch | None = None
         # The loop holds tasks only weakly; these are the calls in flight.
         self._sending: set[asyncio.Task[None]] = set()
@@ -68,6 +83,8 @@ class CheckBatcher:
         batch = self._open
         if batch is None or batch.loop is not loop:
             batch = self._open = _Batch(loop)
+        if not batch.scheduled and len(self._sending) < self._max_in_flight:
+            batch.scheduled = True
             loop.call_soon(self._flush, batch)
         waiter = _Waiter(checks, loop.create_future(), contextvars.copy_context())
         batch.waiters.append(waiter)
@@ -95,7 +112,15 @@ class CheckBatcher:
             )
             task = batch.loop.create_task(self._send(waiters), context=context)
             self._sending.add(task)
-            task.add_done_callback(self._sending.discard)
+            task.add_done_callback(self._sent)
+
+    def _sent(self, task: asyncio.Task[None]) -> None:
+        self._sending.discard(task)
+        # The checks that arrived while the calls were out leave now, together.
+        batch = self._open
+        if batch is not None and not batch.scheduled and batch.waiters:
+            batch.scheduled = True
+            batch.loop.call_soon(self._flush, batch)
 
     async def _send(self, waiters: list[_Waiter]) -> None:
         checks = [check for waiter in waiters for check in waiter.checks]

@@ -249,3 +249,41 @@ async def test_a_call_carries_the_request_id_of_its_only_caller_and_none_when_sh
     await asyncio.create_task(as_request("req-alone-2", 2))
     await asyncio.gather(as_request("req-a", 1), as_request("req-b", 1))
     assert fake.request_ids == ["req-alone", "req-alone-2", ""]
+
+
+async def test_checks_asked_while_calls_are_out_wait_and_leave_together_when_one_ends(
+    fake: FakeSharing,
+) -> None:
+    batcher = CheckBatcher(fake, timeout=5.0, max_in_flight=1)
+    fake.gate = asyncio.Event()
+    first = asyncio.create_task(batcher.check(fake.checks(2)))
+    await fake.calls_arrived(1)
+    # Three requests reach their checks on three later turns while the first call is out.
+    later = [fake.checks(n) for n in (1, 2, 3)]
+    waiting = []
+    for checks in later:
+        waiting.append(asyncio.create_task(batcher.check(checks)))
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+    assert len(fake.calls) == 1
+    fake.gate.set()
+    assert [await task for task in waiting] == [fake.expected(checks) for checks in later]
+    await first
+    assert [checks for _, checks in fake.calls[1:]] == [[c for checks in later for c in checks]]
+
+
+async def test_without_calls_out_each_turn_sends_at_once(fake: FakeSharing) -> None:
+    batcher = CheckBatcher(fake, timeout=5.0, max_in_flight=2)
+    fake.gate = asyncio.Event()
+    asked = [fake.checks(2) for _ in range(3)]
+    tasks = []
+    for checks in asked:
+        tasks.append(asyncio.create_task(batcher.check(checks)))
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+    # Two calls go out on their own turns; the third waits for one of them.
+    await fake.calls_arrived(2)
+    assert [checks for _, checks in fake.calls] == asked[:2]
+    fake.gate.set()
+    assert [await task for task in tasks] == [fake.expected(checks) for checks in asked]
+    assert [checks for _, checks in fake.calls] == asked
