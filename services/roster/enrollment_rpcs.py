@@ -10,7 +10,7 @@ from google.protobuf import empty_pb2
 from services.common import fields, pagination, reasons
 from services.common.db import DbConnection
 from services.common.errors import NotFound
-from services.roster import classes, convert, enrollments, journal, page_json, students
+from services.roster import convert, enrollments, journal, page_json, students
 from services.roster.class_page_access import class_page_access
 from services.roster.rpc_base import (
     RpcBase,
@@ -37,14 +37,7 @@ class EnrollmentRpcs(RpcBase):
         # The page first: reading roster's own tables decides nothing, and knowing the page
         # lets every check of this request go to sharing in one round trip.
         async with self._deps.pool.acquire() as connection:
-            rows = await students.page_in_class(connection, class_id, after, size + 1)
-            # The class's owner decides the owner's page (owner_access.py). A page of someone
-            # else's students cannot be the caller's own, so it needs no read.
-            class_owner = (
-                await classes.owner_of(connection, class_id)
-                if not rows or rows[0].owner_id == user
-                else None
-            )
+            class_owner, rows = await students.page_in_class(connection, class_id, after, size + 1)
         page, next_token = pagination.time_page(
             rows, size, f"{_SCOPE}:{class_id}", lambda row: row.cursor
         )

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from itertools import islice
 from typing import NamedTuple
 
 import asyncpg
@@ -55,6 +56,7 @@ _COLUMN_SQL = {
     "updated_at": "s.updated_at",
 }
 assert tuple(_COLUMN_SQL) == StudentRow._fields, "columns and fields out of order"
+_WIDTH = len(StudentRow._fields)
 _COLUMNS = ", ".join(f"{sql} AS {name}" for name, sql in _COLUMN_SQL.items())
 
 
@@ -120,22 +122,35 @@ async def page(
 
 async def page_in_class(
     connection: DbConnection, class_id: uuid.UUID, after: Cursor | None, limit: int
-) -> list[StudentRow]:
-    """Students enrolled in a class, in (created_at, id) order after the cursor."""
+) -> tuple[uuid.UUID | None, list[StudentRow]]:
+    """The class's owner (None when there is no such class) and its enrolled students in
+    (created_at, id) order after the cursor, in one round trip: the owner decides the
+    owner's own page (owner_access.py)."""
     records = await connection.fetch(
         f"""
-        SELECT {_COLUMNS} FROM enrollments AS en JOIN students AS s ON s.id = en.student_id
-         WHERE en.class_id = $1
-           AND ($2::timestamptz IS NULL OR (s.created_at, s.id) > ($2::timestamptz, $3::uuid))
-         ORDER BY s.created_at, s.id
-         LIMIT $4
+        SELECT page.*, c.owner_id AS class_owner FROM classes AS c
+          LEFT JOIN LATERAL (
+              SELECT {_COLUMNS} FROM enrollments AS en JOIN students AS s ON s.id = en.student_id
+               WHERE en.class_id = c.id
+                 AND ($2::timestamptz IS NULL
+                      OR (s.created_at, s.id) > ($2::timestamptz, $3::uuid))
+               ORDER BY s.created_at, s.id
+               LIMIT $4
+          ) AS page ON true
+         WHERE c.id = $1
+         ORDER BY page.created_at, page.id
         """,
         class_id,
         after.created_at if after else None,
         after.id if after else None,
         limit,
     )
-    return [_row(r) for r in records]
+    if not records:
+        return None, []
+    # A class without (further) students is one row of NULLs beside its owner.
+    # The row's own columns come first, class_owner last.
+    rows = [StudentRow._make(islice(r, _WIDTH)) for r in records if r["id"] is not None]
+    return records[0]["class_owner"], rows
 
 
 async def owner_of(connection: DbConnection, student_id: uuid.UUID) -> uuid.UUID | None:
