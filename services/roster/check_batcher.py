@@ -7,26 +7,36 @@ calls are out, new checks wait in the open batch and leave together as soon as o
 calls ends: under load each call carries what arrived during the last one, and a request that
 finds nothing in flight is sent on the loop's next turn (``call_soon``), at once. Nothing
 waits on a timer, so a lone request pays no delay.
+
+Besides single checks a caller may ask check groups (one user's checks of many resources of
+one type, sharing's compact form for a page of students): they ride in the same calls, a
+group too large for what is left of a call goes in parts, and the caller gets one answer per
+group, as if it had gone whole.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, cast
 
 from services.common import deadlines
 from trackcc.sharing.v1 import sharing_service_pb2 as pb
 
-# sharing's limit per BatchCheck (services/sharing/server.py); more go as several calls.
+# sharing's limits per BatchCheck (services/sharing/tuple_rpcs.py); more go as several calls.
 MAX_CHECKS = 100
+MAX_GROUPS = 100
+MAX_GROUP_IDS = 1000
 # Batches out at once; more checks wait for one of them to end. Two keep sharing busy while
 # an answer travels back, without splitting the load into many small calls.
 MAX_IN_FLIGHT = 2
 
 Answers = list[pb.CheckResponse]
+GroupAnswers = list[pb.CheckGroupResult]
+# Where a piece of a caller's work went: (call, position in that call's checks or groups).
+_Place = tuple[int, int]
 
 
 class CheckStub(Protocol):
@@ -44,7 +54,8 @@ class CheckStub(Protocol):
 @dataclass
 class _Waiter:
     checks: Sequence[pb.CheckRequest]
-    future: asyncio.Future[Answers]
+    groups: Sequence[pb.CheckGroup]
+    future: asyncio.Future[tuple[Answers, GroupAnswers]]
     context: contextvars.Context
 
 
@@ -53,6 +64,26 @@ class _Batch:
     loop: asyncio.AbstractEventLoop
     waiters: list[_Waiter] = field(default_factory=list)
     scheduled: bool = False
+
+
+@dataclass
+class _Call:
+    """What one call to sharing carries."""
+
+    checks: list[pb.CheckRequest] = field(default_factory=list)
+    groups: list[pb.CheckGroup] = field(default_factory=list)
+    ids: int = 0
+
+
+@dataclass
+class _Placement:
+    """Where one caller's checks went, and the parts of each of its groups."""
+
+    checks: list[_Place] = field(default_factory=list)
+    groups: list[list[_Place]] = field(default_factory=list)
+
+    def calls(self) -> list[int]:
+        return sorted({c for c, _ in self.checks} | {c for parts in self.groups for c, _ in parts})
 
 
 class CheckBatcher:
@@ -66,11 +97,15 @@ class CheckBatcher:
         timeout: float,
         max_checks: int = MAX_CHECKS,
         max_in_flight: int = MAX_IN_FLIGHT,
+        max_groups: int = MAX_GROUPS,
+        max_group_ids: int = MAX_GROUP_IDS,
     ) -> None:
         self._stub = stub
         self._timeout = timeout
         self._max_checks = max_checks
         self._max_in_flight = max_in_flight
+        self._max_groups = max_groups
+        self._max_group_ids = max_group_ids
         self._open: _Batch | None = None
         # The loop holds tasks only weakly; these are the calls in flight.
         self._sending: set[asyncio.Task[None]] = set()
@@ -79,6 +114,19 @@ class CheckBatcher:
         """The answers to ``checks``, in order."""
         if not checks:
             return []
+        return (await self._join(checks, ()))[0]
+
+    async def ask(
+        self, checks: Sequence[pb.CheckRequest], groups: Sequence[pb.CheckGroup]
+    ) -> tuple[Answers, GroupAnswers]:
+        """The answers to ``checks`` and to ``groups``, each in order."""
+        if not checks and not any(group.resource_ids for group in groups):
+            return [], [pb.CheckGroupResult() for _ in groups]
+        return await self._join(checks, groups)
+
+    async def _join(
+        self, checks: Sequence[pb.CheckRequest], groups: Sequence[pb.CheckGroup]
+    ) -> tuple[Answers, GroupAnswers]:
         loop = asyncio.get_running_loop()
         batch = self._open
         if batch is None or batch.loop is not loop:
@@ -86,7 +134,7 @@ class CheckBatcher:
         if not batch.scheduled and len(self._sending) < self._max_in_flight:
             batch.scheduled = True
             loop.call_soon(self._flush, batch)
-        waiter = _Waiter(checks, loop.create_future(), contextvars.copy_context())
+        waiter = _Waiter(checks, groups, loop.create_future(), contextvars.copy_context())
         batch.waiters.append(waiter)
         # A cancelled caller cancels only its own future; the batch goes on for the others.
         return await waiter.future
@@ -123,61 +171,123 @@ class CheckBatcher:
             batch.loop.call_soon(self._flush, batch)
 
     async def _send(self, waiters: list[_Waiter]) -> None:
-        checks = [check for waiter in waiters for check in waiter.checks]
-        size = self._max_checks
-        chunks = [checks[i : i + size] for i in range(0, len(checks), size)]
+        calls, placements = self._pack(waiters)
         try:
             # return_exceptions: every outcome is retrieved, and one failed call does not
             # stop the others, whose callers may not depend on it.
             outcomes = await asyncio.gather(
-                *(self._call(chunk) for chunk in chunks), return_exceptions=True
+                *(self._call(call) for call in calls), return_exceptions=True
             )
-            start = 0
-            for waiter in waiters:
-                end = start + len(waiter.checks)
+            for waiter, placement in zip(waiters, placements, strict=True):
                 if not waiter.future.done():
-                    _settle(
-                        waiter.future,
-                        outcomes[start // size : (end - 1) // size + 1],
-                        start % size,
-                        end - start,
-                    )
-                start = end
+                    _settle(waiter.future, outcomes, placement)
         finally:
             # Only when this task itself was cancelled (shutdown): no caller waits forever.
             for waiter in waiters:
                 if not waiter.future.done():
                     waiter.future.cancel()
 
-    async def _call(self, chunk: Sequence[pb.CheckRequest]) -> Answers:
+    def _pack(self, waiters: list[_Waiter]) -> tuple[list[_Call], list[_Placement]]:
+        """Fills calls in the callers' order up to sharing's limits; a group that does not
+        fit in what is left of a call goes in parts."""
+        calls: list[_Call] = []
+        placements: list[_Placement] = []
+
+        def call_with_room(full: Callable[[_Call], bool]) -> int:
+            if not calls or full(calls[-1]):
+                calls.append(_Call())
+            return len(calls) - 1
+
+        for waiter in waiters:
+            placement = _Placement()
+            for check in waiter.checks:
+                at = call_with_room(lambda call: len(call.checks) >= self._max_checks)
+                placement.checks.append((at, len(calls[at].checks)))
+                calls[at].checks.append(check)
+            for group in waiter.groups:
+                parts: list[_Place] = []
+                ids = group.resource_ids
+                start = 0
+                while start < len(ids):
+                    at = call_with_room(
+                        lambda call: (
+                            len(call.groups) >= self._max_groups or call.ids >= self._max_group_ids
+                        )
+                    )
+                    call = calls[at]
+                    end = min(len(ids), start + self._max_group_ids - call.ids)
+                    part = group if start == 0 and end == len(ids) else _part(group, start, end)
+                    parts.append((at, len(call.groups)))
+                    call.groups.append(part)
+                    call.ids += end - start
+                    start = end
+                placement.groups.append(parts)
+            placements.append(placement)
+        return calls, placements
+
+    async def _call(self, call: _Call) -> tuple[Answers, GroupAnswers]:
         # A lone check goes as a plain Check: at low load roster then asks exactly what it
         # asked before batching, and sharing runs its single-resource path.
-        if len(chunk) == 1:
-            answer = await self._stub.Check(chunk[0], timeout=self._timeout, wait_for_ready=True)
-            return [answer]
+        if len(call.checks) == 1 and not call.groups:
+            answer = await self._stub.Check(
+                call.checks[0], timeout=self._timeout, wait_for_ready=True
+            )
+            return [answer], []
         reply = await self._stub.BatchCheck(
-            pb.BatchCheckRequest(checks=chunk), timeout=self._timeout, wait_for_ready=True
+            pb.BatchCheckRequest(checks=call.checks, groups=call.groups),
+            timeout=self._timeout,
+            wait_for_ready=True,
         )
-        if len(reply.results) != len(chunk):
-            raise RuntimeError(f"sharing answered {len(reply.results)} of {len(chunk)} checks")
-        return list(reply.results)
+        if len(reply.results) != len(call.checks):
+            raise RuntimeError(
+                f"sharing answered {len(reply.results)} of {len(call.checks)} checks"
+            )
+        # A sharing that predates check groups would answer none: deploy sharing first.
+        if len(reply.group_results) != len(call.groups) or any(
+            len(result.relations) != len(group.resource_ids)
+            or len(result.allowed) != len(group.resource_ids)
+            for result, group in zip(reply.group_results, call.groups, strict=True)
+        ):
+            raise RuntimeError("sharing's answers do not match the check groups asked")
+        return list(reply.results), list(reply.group_results)
+
+
+def _part(group: pb.CheckGroup, start: int, end: int) -> pb.CheckGroup:
+    return pb.CheckGroup(
+        user_id=group.user_id,
+        resource_type=group.resource_type,
+        permission=group.permission,
+        skip_access_log=group.skip_access_log,
+        resource_ids=group.resource_ids[start:end],
+    )
 
 
 def _settle(
-    future: asyncio.Future[Answers],
-    outcomes: Sequence[Answers | BaseException],
-    offset: int,
-    count: int,
+    future: asyncio.Future[tuple[Answers, GroupAnswers]],
+    outcomes: Sequence[tuple[Answers, GroupAnswers] | BaseException],
+    placement: _Placement,
 ) -> None:
-    """Gives a caller ``count`` answers from ``offset`` in the outcomes of the calls that
-    carried its checks, or the first error among them."""
-    answers: Answers = []
-    for outcome in outcomes:
+    """Gives a caller its answers from the calls that carried its work, or the first error
+    among those calls."""
+    for at in placement.calls():
+        outcome = outcomes[at]
         if isinstance(outcome, asyncio.CancelledError):
             future.cancel()
             return
         if isinstance(outcome, BaseException):
             future.set_exception(outcome)
             return
-        answers.extend(outcome)
-    future.set_result(answers[offset : offset + count])
+    answered = cast(Sequence[tuple[Answers, GroupAnswers]], outcomes)
+    answers = [answered[at][0][i] for at, i in placement.checks]
+    group_answers = []
+    for parts in placement.groups:
+        if len(parts) == 1:
+            at, i = parts[0]
+            group_answers.append(answered[at][1][i])
+            continue
+        whole = pb.CheckGroupResult()
+        for at, i in parts:
+            whole.relations.extend(answered[at][1][i].relations)
+            whole.allowed.extend(answered[at][1][i].allowed)
+        group_answers.append(whole)
+    future.set_result((answers, group_answers))

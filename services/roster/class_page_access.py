@@ -2,7 +2,8 @@
 
 The page is read first, from roster's own tables. The class's owner gets its page from those
 rows alone (``owner_access.py``); for anyone else the class check, the page's student checks
-and the checks of the other class ids the page shows go to sharing together. The class
+and the checks of the other class ids the page shows go to sharing together, the students and
+the class ids each as one check group (``sharing_client.Group``). The class
 check alone decides NOT_FOUND or PERMISSION_DENIED, so nothing read is returned unless it
 allows, and an unseen class answers exactly like a missing one.
 
@@ -28,11 +29,12 @@ from services.roster.sharing_client import (
     MAX_FILTER_CHECKS,
     Ask,
     Authorizer,
+    Group,
     Kind,
     Permission,
     Ref,
     decide,
-    readable,
+    readable_in,
 )
 from services.roster.students import StudentRow
 from services.roster.viewer_cache import ViewerCache
@@ -62,25 +64,19 @@ async def class_page_access(
     if owner_access.owns_page(user, class_owner, page):
         return PageAccess({row.id: pb.ACCESS_OWNER for row in page}, set())
     class_ref = Ref(Kind.CLASS, class_id)
-    student_refs = [Ref(Kind.STUDENT, row.id) for row in page]
+    # The page's students go as one check group: sharing's compact form, no message per id.
+    students = Group(Kind.STUDENT, [row.id for row in page])
     # A student joins only classes of its own owner, so the page names the class's owner,
     # whose rows need neither student checks nor a class-id filter.
     owner_likely = not page or page[0].owner_id == user
-    student_asks = (
-        [Ask(ref) for ref in student_refs]
-        if not owner_likely and viewers.is_viewer(user, class_id)
-        else []
-    )
+    students_now = not owner_likely and viewers.is_viewer(user, class_id)
     shown = sorted({c for row in page for c in row.class_ids} - {class_id})
     # Not logged, and discarded if the class check fails: they only filter the ids shown.
     filter_now = not owner_likely and len(shown) <= MAX_FILTER_CHECKS
-    shown_refs = [Ref(Kind.CLASS, c) for c in shown] if filter_now else []
-    answers = await auth.ask(
-        user, [Ask(class_ref), *student_asks, *(Ask(ref, log_use=False) for ref in shown_refs)]
+    shown_group = Group(Kind.CLASS, shown if filter_now else [], log_use=False)
+    [class_answer], [student_answer, shown_answer] = await auth.ask_groups(
+        user, [Ask(class_ref)], [students if students_now else Group(Kind.STUDENT, []), shown_group]
     )
-    class_answer = answers[0]
-    student_answers = answers[1 : 1 + len(student_asks)]
-    shown_answers = answers[1 + len(student_asks) :]
     viewers.remember(
         user,
         class_id,
@@ -90,24 +86,24 @@ async def class_page_access(
 
     if class_access == pb.ACCESS_VIEWER and page:
         # A class viewer may hold a stronger grant on some students: ask for the whole
-        # page in one batch. Owners and editors of the class need no call (a student is
+        # page in one group. Owners and editors of the class need no call (a student is
         # owned by its class's owner, and editor is the most a grant gives).
-        if not student_asks:
-            student_answers = await auth.ask(user, [Ask(ref) for ref in student_refs])
-        found = readable(student_refs, student_answers)
+        if not students_now:
+            _, [student_answer] = await auth.ask_groups(user, [], [students])
+        found = readable_in(students, student_answer)
         access = {row.id: found.get(row.id, pb.ACCESS_VIEWER) for row in page}
     else:
         access = {row.id: class_access for row in page}
         if class_access == pb.ACCESS_EDITOR:
             # An editor is not the owner: its list reads are logged like a viewer's.
-            await auth.log_reads(user, student_refs)
+            await auth.log_reads(user, Kind.STUDENT, students.ids)
 
     wanted = convert.class_ids_to_filter(page, access)
     if not wanted:
         seen: set[uuid.UUID] = set()
     elif filter_now:
         # The class itself may be read: its check just allowed it.
-        seen = {class_id, *readable(shown_refs, shown_answers)}
+        seen = {class_id, *readable_in(shown_group, shown_answer)}
     else:
         seen = await auth.readable_ids(user, Kind.CLASS, wanted)
     return PageAccess(access, seen)

@@ -88,7 +88,7 @@ class ClassRpcs(RpcBase):
             rows = await classes.page(connection, list(visible), after, size + 1)
         page, next_token = pagination.time_page(rows, size, _SCOPE, lambda row: row.cursor)
         await self._auth.log_reads(
-            user, [Ref(Kind.CLASS, row.id) for row in page if row.owner_id != user]
+            user, Kind.CLASS, [row.id for row in page if row.owner_id != user]
         )
         return pb.ListClassesResponse(
             classes=[

@@ -3,6 +3,9 @@
 One long-lived mTLS channel (roster's certificate is how sharing knows the caller). Questions
 about several resources go in one BatchCheck or ListResources call, never one call per item;
 the checks of concurrent requests share calls too (:mod:`services.roster.check_batcher`).
+Many resources of one kind (a page of students, the reads a list logs, the class ids a page
+filters) are asked as one check group (:class:`Group`): sharing's compact form, with no
+message per resource on either side.
 """
 
 from __future__ import annotations
@@ -104,6 +107,30 @@ class Ask:
             raise ValueError("only a read may skip the access log")
 
 
+@dataclass(frozen=True)
+class Group:
+    """Many resources of one kind asked at once: answered and logged by sharing exactly as an
+    :class:`Ask` for each id would be (``log_use`` as there)."""
+
+    kind: Kind
+    ids: Sequence[uuid.UUID]
+    permission: Permission = Permission.READ
+    log_use: bool = True
+
+    def __post_init__(self) -> None:
+        if not self.log_use and self.permission is not Permission.READ:
+            raise ValueError("only a read may skip the access log")
+
+    def message(self, user_id: uuid.UUID) -> pb.CheckGroup:
+        return pb.CheckGroup(
+            user_id=str(user_id),
+            resource_type=self.kind.value,
+            permission=self.permission.value,
+            skip_access_log=not self.log_use,
+            resource_ids=[i.bytes for i in self.ids],
+        )
+
+
 def owner_tuple(ref: Ref, owner_id: uuid.UUID) -> Tuple:
     """The tuple that makes ``owner_id`` own the resource."""
     return Tuple(ref, pb.RELATION_OWNER, owner_id)
@@ -167,6 +194,15 @@ def readable(
     }
 
 
+def readable_in(group: Group, answer: pb.CheckGroupResult) -> dict[uuid.UUID, AccessLevel]:
+    """:func:`readable` of a (read) group's answer."""
+    return {
+        i: ACCESS_OF_RELATION[relation]
+        for i, relation, allowed in zip(group.ids, answer.relations, answer.allowed, strict=True)
+        if allowed and relation in ACCESS_OF_RELATION
+    }
+
+
 class Authorizer:
     """Asks sharing; on the long-lived channel of :class:`SharingChannel`, or a test's."""
 
@@ -202,31 +238,33 @@ class Authorizer:
         """Which of ``ids`` the user may read, logging no use: for filtering the ids shown."""
         if len(ids) > MAX_FILTER_CHECKS:
             return set(await self.visible(user_id, kind)).intersection(ids)
-        refs = [Ref(kind, i) for i in ids]
-        return set(readable(refs, await self.ask(user_id, [Ask(r, log_use=False) for r in refs])))
+        group = Group(kind, list(ids), log_use=False)
+        _, [answer] = await self.ask_groups(user_id, [], [group])
+        return set(readable_in(group, answer))
 
-    async def log_reads(self, user_id: uuid.UUID, refs: Sequence[Ref]) -> None:
+    async def log_reads(self, user_id: uuid.UUID, kind: Kind, ids: Sequence[uuid.UUID]) -> None:
         """Logs the reads of records a list returns to someone other than their owner.
 
         docs/api.md: every read by a non-owner appears in the owner's access log, lists too. The
-        checks go in one batch (sharing logs each allowed one, coalesced per hour, and logs
+        checks go as one group (sharing logs each allowed one, coalesced per hour, and logs
         nothing for the owner); their answers are not needed, the list already decided.
         """
-        if refs:
-            await self.ask(user_id, [Ask(ref) for ref in refs])
+        if ids:
+            await self.ask_groups(user_id, [], [Group(kind, ids)])
 
     async def ask(self, user_id: uuid.UUID, asks: Sequence[Ask]) -> list[pb.CheckResponse]:
         """Sharing's answers, in order, in one round trip shared with concurrent requests."""
-        checks = [
-            pb.CheckRequest(
-                user_id=str(user_id),
-                resource=ask.ref.message(),
-                permission=ask.permission.value,
-                skip_access_log=not ask.log_use,
+        return await self._call(self.checks.check(_check_requests(user_id, asks)))
+
+    async def ask_groups(
+        self, user_id: uuid.UUID, asks: Sequence[Ask], groups: Sequence[Group]
+    ) -> tuple[list[pb.CheckResponse], list[pb.CheckGroupResult]]:
+        """:meth:`ask` with check groups besides: the answers to each, in order."""
+        return await self._call(
+            self.checks.ask(
+                _check_requests(user_id, asks), [group.message(user_id) for group in groups]
             )
-            for ask in asks
-        ]
-        return await self._call(self.checks.check(checks))
+        )
 
     async def visible(
         self, user_id: uuid.UUID, kind: Kind, permission: Permission = Permission.READ
@@ -297,6 +335,18 @@ class Authorizer:
             if error.code() in _SHARING_GONE:
                 raise SharingUnavailable("the sharing service did not answer") from None
             raise
+
+
+def _check_requests(user_id: uuid.UUID, asks: Sequence[Ask]) -> list[pb.CheckRequest]:
+    return [
+        pb.CheckRequest(
+            user_id=str(user_id),
+            resource=ask.ref.message(),
+            permission=ask.permission.value,
+            skip_access_log=not ask.log_use,
+        )
+        for ask in asks
+    ]
 
 
 class SharingChannel:

@@ -143,7 +143,7 @@ class StudentRpcs(RpcBase):
             rows = await students.page(connection, list(visible), after, size + 1)
         page, next_token = pagination.time_page(rows, size, _SCOPE, lambda row: row.cursor)
         await self._auth.log_reads(
-            user, [Ref(Kind.STUDENT, row.id) for row in page if row.owner_id != user]
+            user, Kind.STUDENT, [row.id for row in page if row.owner_id != user]
         )
         access = {
             row.id: pb.ACCESS_OWNER if row.owner_id == user else visible[row.id] for row in page

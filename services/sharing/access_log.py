@@ -7,6 +7,7 @@ is erased with the resource through ``purge_access_log``, which refuses while it
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -162,6 +163,102 @@ async def record_use(
             at,
             grant_id,
         )
+
+
+async def record_views(
+    connection: DbConnection,
+    actor_id: uuid.UUID,
+    resource_type: str,
+    views: Mapping[uuid.UUID, uuid.UUID | None],
+    *,
+    at: datetime,
+    recent_views: RecentViews | None = None,
+) -> None:
+    """:func:`record_use` of reads of many resources of one type by one actor (resource id ->
+    grant used): the views ``recent_views`` covers are skipped, the rest go in one statement
+    with the same guarded upsert per view, so a view is logged once per hour as with Check."""
+    due = (
+        views
+        if recent_views is None
+        else {
+            rid: grant
+            for rid, grant in views.items()
+            if not recent_views.covers((actor_id, resource_type, rid), at)
+        }
+    )
+    if not due:
+        return
+    # The marks are upserted in id order: two of these statements lock their rows in the same
+    # order, so they never wait on each other in a cycle. A mark not moved by this statement
+    # is read from its snapshot: never newer than the real one, so remembering it is safe
+    # (a stale mark covers only views that the real one covers too).
+    rows = await connection.fetch(
+        """
+        WITH asked AS (
+            SELECT * FROM unnest($2::uuid[], $3::uuid[]) AS a(resource_id, grant_id)
+        ),
+        mark AS (
+            INSERT INTO view_marks (actor_id, resource_type, resource_id, logged_at)
+            SELECT $1, $4, resource_id, $5 FROM asked ORDER BY resource_id
+            ON CONFLICT (actor_id, resource_type, resource_id) DO UPDATE
+               SET logged_at = EXCLUDED.logged_at
+             WHERE view_marks.logged_at <= EXCLUDED.logged_at - $6::interval
+            RETURNING resource_id, logged_at
+        ),
+        entry AS (
+            INSERT INTO access_log (resource_type, resource_id, at, actor_id, actor_email,
+                                    action, grant_id)
+            SELECT $4, m.resource_id, $5, $1, coalesce(
+                       (SELECT grantee_email FROM grants WHERE id = a.grant_id), ''),
+                   'viewed', a.grant_id
+              FROM mark AS m JOIN asked AS a USING (resource_id)
+        )
+        SELECT resource_id, logged_at FROM mark
+        UNION ALL
+        SELECT v.resource_id, v.logged_at FROM view_marks AS v
+         WHERE v.actor_id = $1 AND v.resource_type = $4 AND v.resource_id = ANY($2::uuid[])
+           AND v.resource_id NOT IN (SELECT resource_id FROM mark)
+        """,
+        actor_id,
+        list(due),
+        list(due.values()),
+        resource_type,
+        at,
+        VIEW_COALESCE_WINDOW,
+    )
+    if recent_views is not None:
+        for resource_id, logged_at in rows:
+            recent_views.remember((actor_id, resource_type, resource_id), logged_at)
+
+
+async def record_changes(
+    connection: DbConnection,
+    actor_id: uuid.UUID,
+    resource_type: str,
+    changes: Sequence[tuple[uuid.UUID, uuid.UUID | None]],
+    *,
+    at: datetime,
+) -> None:
+    """:func:`record_use` of changes of many resources (resource id, grant used) by one
+    actor: every one is logged, in one statement."""
+    if not changes:
+        return
+    await connection.execute(
+        """
+        INSERT INTO access_log (resource_type, resource_id, at, actor_id, actor_email,
+                                action, grant_id)
+        SELECT $3, a.resource_id, $4, $1,
+               coalesce((SELECT grantee_email FROM grants WHERE id = a.grant_id), ''),
+               'changed', a.grant_id
+          FROM unnest($2::uuid[], $5::uuid[]) WITH ORDINALITY AS a(resource_id, grant_id, n)
+         ORDER BY a.n
+        """,
+        actor_id,
+        [rid for rid, _ in changes],
+        resource_type,
+        at,
+        [grant for _, grant in changes],
+    )
 
 
 async def page(

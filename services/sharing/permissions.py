@@ -17,8 +17,10 @@ meets them:
   (the strongest unexpired candidate);
 - ``sharing/tuples.py``: the candidates of a check and the lists, with the student-to-class
   step written once (``_THROUGH_CLASS``);
-- ``sharing/checks.py``: Check and BatchCheck, and the access-log entry of a non-owner's read
-  (``sharing/access_log.py``); ``sharing/tuple_rpcs.py`` serves them to roster only;
+- ``sharing/checks.py``: Check and BatchCheck (single checks, and check groups: one user's
+  checks of many resources, with :func:`effective_each`), and the access-log entry of a
+  non-owner's read (``sharing/access_log.py``); ``sharing/tuple_rpcs.py`` serves them to
+  roster only;
 - ``sharing/invitations.py`` and ``sharing/grants.py``: how a grant tuple comes to exist and
   when it expires or is revoked;
 - ``roster/owner_access.py``: roster answers a row's owner from the row itself (owners are
@@ -37,10 +39,11 @@ meets them:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any, TypeVar
 
 
 class Relation(StrEnum):
@@ -126,6 +129,35 @@ def effective(candidates: Iterable[Candidate], now: datetime) -> Access | None:
         )
         if best is None or _STRENGTH[relation] > _STRENGTH[best.relation]:
             best = Access(relation, candidate.grant_id)
+    return best
+
+
+# What a candidate tuple gives on the resource: (relation held, held on a class) -> relation.
+_GIVES: dict[tuple[str, bool], Relation] = {
+    **{(r.value, False): r for r in Relation},
+    **{(r.value, True): THROUGH_CLASS[r] for r in Relation},
+}
+
+Row = TypeVar("Row", bound=Sequence[Any])
+
+
+def effective_each(
+    rows: Iterable[Row], count: int, now: datetime
+) -> list[tuple[Relation, Row] | None]:
+    """:func:`effective` of ``count`` resources at once, without a :class:`Candidate` per tuple.
+
+    Each row is ``(index, relation, through_class, expires_at, ...)``; each index gets its
+    strongest active relation and the row that gave it (the first of equals, as in
+    :func:`effective`), or None.
+    """
+    best: list[tuple[Relation, Row] | None] = [None] * count
+    for row in rows:
+        if not is_active(row[3], now):
+            continue
+        relation = _GIVES[(row[1], row[2])]
+        current = best[row[0]]
+        if current is None or _STRENGTH[relation] > _STRENGTH[current[0]]:
+            best[row[0]] = (relation, row)
     return best
 
 

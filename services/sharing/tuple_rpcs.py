@@ -8,6 +8,7 @@ student" is told in ``permissions.py``.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 import grpc
 from google.protobuf import empty_pb2
@@ -15,13 +16,17 @@ from google.protobuf import empty_pb2
 from services.common import fields, pagination
 from services.common.callers import ROSTER, require_caller
 from services.sharing import checks, convert, purge, tuples
-from services.sharing.permissions import ENROLLED_IN, STUDENT, Access, Permission
+from services.sharing.permissions import ENROLLED_IN, STUDENT, Access, Permission, Relation
 from services.sharing.rpc_base import RpcBase
 from services.sharing.tuples import ResourceRef, TupleRow
 from trackcc.sharing.v1 import sharing_service_pb2 as pb
 
 MAX_BATCH = 1000
 MAX_CHECKS = 100
+# Check groups per BatchCheck, and resource ids in all of them.
+MAX_GROUPS = 100
+MAX_GROUP_IDS = 1000
+UUID_BYTES = 16
 # Roster pages through everything a user may see; a larger page saves it round trips.
 MAX_SERVICE_PAGE = 1000
 
@@ -96,6 +101,7 @@ class TupleRpcs(RpcBase):
         if len(request.checks) > MAX_CHECKS:
             raise fields.invalid("checks", f"at most {MAX_CHECKS} per call")
         args = [_check_args(c, f"checks[{i}].") for i, c in enumerate(request.checks)]
+        groups = _groups(request.groups)
         now = self._now()
         # One lookup statement per user asked about; roster coalesces the checks of concurrent
         # requests, so one batch may hold several users.
@@ -114,7 +120,21 @@ class TupleRpcs(RpcBase):
                 )
                 for i, (allowed, access) in zip(indexes, answers, strict=True):
                     results[i] = _check_response(allowed, access)
-        return pb.BatchCheckResponse(results=results)
+            group_answers = (
+                await checks.check_groups(connection, groups, now, self._deps.recent_views)
+                if groups
+                else []
+            )
+        return pb.BatchCheckResponse(
+            results=results,
+            group_results=[
+                pb.CheckGroupResult(
+                    relations=[_RELATION_PB.get(r, pb.RELATION_UNSPECIFIED) for r in a.relations],
+                    allowed=a.allowed,
+                )
+                for a in group_answers
+            ],
+        )
 
     async def ListResources(  # noqa: N802
         self, request: pb.ListResourcesRequest, context: grpc.aio.ServicerContext
@@ -182,6 +202,42 @@ def _check_args(
     if request.skip_access_log and permission is not Permission.READ:
         raise fields.invalid(f"{prefix}skip_access_log", "only a read may skip the access log")
     return user_id, resource, permission, not request.skip_access_log
+
+
+_RELATION_PB: dict[Relation | None, pb.Relation.ValueType] = {
+    r: convert.RELATIONS_PB[r.value] for r in Relation
+}
+
+
+def _groups(messages: Sequence[pb.CheckGroup]) -> list[checks.Group]:
+    """The validated check groups of a BatchCheck; every id is 16 bytes."""
+    if len(messages) > MAX_GROUPS:
+        raise fields.invalid("groups", f"at most {MAX_GROUPS} per call")
+    if sum(len(m.resource_ids) for m in messages) > MAX_GROUP_IDS:
+        raise fields.invalid("groups", f"at most {MAX_GROUP_IDS} resource ids in all per call")
+    groups = []
+    for i, message in enumerate(messages):
+        prefix = f"groups[{i}]."
+        resource_type = convert.RESOURCE_TYPES.get(message.resource_type)
+        if resource_type is None:
+            raise fields.invalid(f"{prefix}resource_type", "must be CLASS or STUDENT")
+        permission = convert.permission(message.permission, f"{prefix}permission")
+        if message.skip_access_log and permission is not Permission.READ:
+            raise fields.invalid(f"{prefix}skip_access_log", "only a read may skip the access log")
+        ids = list(message.resource_ids)
+        for j, raw in enumerate(ids):
+            if len(raw) != UUID_BYTES:
+                raise fields.invalid(f"{prefix}resource_ids[{j}]", "must be a UUID's 16 bytes")
+        groups.append(
+            checks.Group(
+                user_id=fields.parse_uuid(message.user_id, f"{prefix}user_id"),
+                resource_type=resource_type,
+                permission=permission,
+                log_use=not message.skip_access_log,
+                resource_ids=ids,
+            )
+        )
+    return groups
 
 
 def _check_response(allowed: bool, access: Access | None) -> pb.CheckResponse:
