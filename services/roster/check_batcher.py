@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, cast
@@ -242,7 +243,10 @@ class CheckBatcher:
             raise RuntimeError(
                 f"sharing answered {len(reply.results)} of {len(call.checks)} checks"
             )
-        # A sharing that predates check groups would answer none: deploy sharing first.
+        if call.groups and not reply.group_results:
+            # A sharing that predates check groups (a rolling upgrade) ignores them: the same
+            # questions go again as plain checks, which it answers and logs alike.
+            return list(reply.results), await self._groups_as_checks(call.groups)
         if len(reply.group_results) != len(call.groups) or any(
             len(result.relations) != len(group.resource_ids)
             or len(result.allowed) != len(group.resource_ids)
@@ -250,6 +254,44 @@ class CheckBatcher:
         ):
             raise RuntimeError("sharing's answers do not match the check groups asked")
         return list(reply.results), list(reply.group_results)
+
+    async def _groups_as_checks(self, groups: Sequence[pb.CheckGroup]) -> GroupAnswers:
+        checks = [
+            pb.CheckRequest(
+                user_id=group.user_id,
+                resource=pb.Resource(type=group.resource_type, id=str(uuid.UUID(bytes=raw))),
+                permission=group.permission,
+                skip_access_log=group.skip_access_log,
+            )
+            for group in groups
+            for raw in group.resource_ids
+        ]
+        size = MAX_CHECKS
+        replies = await asyncio.gather(
+            *(
+                self._stub.BatchCheck(
+                    pb.BatchCheckRequest(checks=checks[i : i + size]),
+                    timeout=self._timeout,
+                    wait_for_ready=True,
+                )
+                for i in range(0, len(checks), size)
+            )
+        )
+        answers = [answer for reply in replies for answer in reply.results]
+        if len(answers) != len(checks):
+            raise RuntimeError(f"sharing answered {len(answers)} of {len(checks)} checks")
+        results: GroupAnswers = []
+        start = 0
+        for group in groups:
+            end = start + len(group.resource_ids)
+            results.append(
+                pb.CheckGroupResult(
+                    relations=[a.relation for a in answers[start:end]],
+                    allowed=[a.allowed for a in answers[start:end]],
+                )
+            )
+            start = end
+        return results
 
 
 def _part(group: pb.CheckGroup, start: int, end: int) -> pb.CheckGroup:

@@ -7,10 +7,13 @@ is erased with the resource through ``purge_access_log``, which refuses while it
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
+
+import asyncpg
 
 from services.common.db import DbConnection
 from services.sharing.permissions import Permission
@@ -19,6 +22,7 @@ from services.sharing.tuples import ResourceRef
 # Repeated views of one resource by one actor within this window make one entry.
 VIEW_COALESCE_WINDOW = timedelta(hours=1)
 _RECENT_VIEWS_LIMIT = 100_000
+_DEADLOCK_ATTEMPTS = 3
 
 ViewKey = tuple[uuid.UUID, str, uuid.UUID]
 
@@ -165,6 +169,20 @@ async def record_use(
         )
 
 
+async def _with_deadlock_retry(fetch: Callable[..., Awaitable[list[Any]]], *args: Any) -> list[Any]:
+    """Runs one statement of its own (no transaction around it), again if PostgreSQL chose it
+    as a deadlock's victim: its marks lock in id order, but a purge of several resources
+    (DeleteTuples, in one transaction) may take them in another. The guarded upsert makes
+    running it again harmless."""
+    for attempt in range(_DEADLOCK_ATTEMPTS):
+        try:
+            return await fetch(*args)
+        except asyncpg.DeadlockDetectedError:
+            if attempt == _DEADLOCK_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
 async def record_views(
     connection: DbConnection,
     actor_id: uuid.UUID,
@@ -192,7 +210,8 @@ async def record_views(
     # order, so they never wait on each other in a cycle. A mark not moved by this statement
     # is read from its snapshot: never newer than the real one, so remembering it is safe
     # (a stale mark covers only views that the real one covers too).
-    rows = await connection.fetch(
+    rows = await _with_deadlock_retry(
+        connection.fetch,
         """
         WITH asked AS (
             SELECT * FROM unnest($2::uuid[], $3::uuid[]) AS a(resource_id, grant_id)

@@ -8,7 +8,7 @@ of one type, evaluated set-wise for pages of students). All three answer and log
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -84,6 +84,16 @@ async def check_many(
     return results
 
 
+def _given(
+    best: Sequence[tuple[permissions.Relation, tuples.GroupCandidate] | None],
+    allowed: Sequence[bool],
+) -> Iterator[tuple[tuple[permissions.Relation, tuples.GroupCandidate], bool]]:
+    """The (relation, row) of each id that has access, with whether the use is allowed."""
+    for found, ok in zip(best, allowed, strict=True):
+        if found is not None:
+            yield found, ok
+
+
 @dataclass(frozen=True)
 class Group:
     """One user's checks of one permission on many resources of one type (16-byte ids)."""
@@ -138,11 +148,12 @@ async def check_groups(
             answers[g] = GroupAnswers(relations, allowed)
             if not group.log_use or group.permission is Permission.SHARE:
                 continue
-            # Logged as check() logs: an allowed use by anyone but the owner.
+            # Logged as check() logs: an allowed use by anyone but the owner, as (the
+            # resource's id, the grant used) from the row that gave the access.
             used = (
-                (b[1][5], b[1][4])
-                for b, ok in zip(best, allowed, strict=True)
-                if ok and b is not None and b[0] is not permissions.Relation.OWNER
+                (resource_id, grant_id)
+                for (relation, (*_, grant_id, resource_id)), ok in _given(best, allowed)
+                if ok and relation is not permissions.Relation.OWNER
             )
             if group.permission is Permission.READ:
                 views.update(used)

@@ -56,7 +56,7 @@ class FakeSharing:
         )
 
     def _check_answer(self, check: pb.CheckRequest) -> pb.CheckResponse:
-        relation, allowed = self.answers[bytes.fromhex(check.resource.id)]
+        relation, allowed = self.answers[uuid.UUID(check.resource.id).bytes]
         return pb.CheckResponse(relation=relation, allowed=allowed)  # type: ignore[arg-type]
 
     def expected(
@@ -211,10 +211,32 @@ async def test_empty_groups_need_no_call_and_get_empty_answers(
     assert fake.kinds == ["Check"]
 
 
+async def test_a_sharing_that_predates_groups_gets_them_again_as_plain_checks(
+    fake: FakeSharing, batcher: CheckBatcher
+) -> None:
+    fake.answer_groups = False  # a sharing that predates check groups ignores them
+    checks, groups = [fake.check(), fake.check()], [fake.group(3), fake.group(2, user="v")]
+    assert await batcher.ask(checks, groups) == fake.expected(checks, groups)
+    # The groups' ids were asked again as checks, of the same user, type and permission.
+    again = [c for request in fake.calls[1:] for c in request.checks]
+    assert [(c.user_id, uuid.UUID(c.resource.id).bytes) for c in again] == [
+        (g.user_id, raw) for g in groups for raw in g.resource_ids
+    ]
+    assert all(c.resource.type == pb.RESOURCE_TYPE_STUDENT for c in again)
+
+
 async def test_answers_that_do_not_match_the_groups_fail_the_call_not_the_caller_silently(
     fake: FakeSharing, batcher: CheckBatcher
 ) -> None:
-    fake.answer_groups = False  # a sharing that predates check groups
+    fake.answer_groups = True
+    real = fake._answer
+
+    async def short(request: pb.BatchCheckRequest) -> pb.BatchCheckResponse:
+        reply = await real(request)
+        del reply.group_results[0].relations[-1]
+        return reply
+
+    fake._answer = short  # type: ignore[method-assign]
     with pytest.raises(RuntimeError, match="check groups"):
         await batcher.ask([], [fake.group(3)])
 
