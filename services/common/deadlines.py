@@ -5,8 +5,9 @@ Without it, a service that waits for its callee as long as its own caller waits 
 the race: roster waits up to 5 s for an unreachable sharing, the gateway's 5 s deadline for
 roster runs out first, and the user sees a gateway timeout instead of roster's own answer
 (``sharing_unavailable``). The server interceptor binds the deadline of the call being served
-(:func:`bind`); every channel's interceptors shorten outgoing calls to end ``MARGIN_SECONDS``
-before it (:func:`within_serving_deadline`), leaving the service time to answer.
+(:func:`bind`); every channel (``grpc_client.py``) shortens outgoing calls to end
+``MARGIN_SECONDS`` before it (:func:`within_serving_deadline`), leaving the service time to
+answer.
 """
 
 from __future__ import annotations
@@ -30,16 +31,13 @@ def bind(context: grpc.aio.ServicerContext) -> None:
     _serving_deadline.set(None if remaining is None else time.monotonic() + remaining)
 
 
-def within_serving_deadline(details: grpc.aio.ClientCallDetails) -> grpc.aio.ClientCallDetails:
-    """The outgoing call's details with its timeout cut to end before the served call's."""
+def within_serving_deadline(timeout: float | None) -> float | None:
+    """An outgoing call's timeout, cut to end before the served call's deadline."""
     deadline = _serving_deadline.get()
     if deadline is None:
-        return details
+        return timeout
     left = max(deadline - time.monotonic() - MARGIN_SECONDS, 0.0)
-    timeout = left if details.timeout is None else min(details.timeout, left)
-    return grpc.aio.ClientCallDetails(
-        details.method, timeout, details.metadata, details.credentials, details.wait_for_ready
-    )
+    return left if timeout is None else min(timeout, left)
 
 
 def shared_context(contexts: Sequence[contextvars.Context]) -> contextvars.Context:

@@ -1,7 +1,7 @@
 """Domain errors and their one translation to gRPC status.
 
 Servicers raise :class:`ServiceError` subclasses; :class:`~services.common.interceptors.
-ErrorInterceptor` turns them into a canonical gRPC code with a ``google.rpc.Status`` whose
+CallInterceptor` turns them into a canonical gRPC code with a ``google.rpc.Status`` whose
 ``ErrorInfo.reason`` is the stable API code (``email_taken``, ``account_locked`` ...) and whose
 ``BadRequest`` lists field violations. The gateway maps that back to problem+json, with the
 HTTP status and default detail that ``reasons.py`` registers for each reason.

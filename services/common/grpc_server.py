@@ -1,8 +1,8 @@
 """Bootstrap of a ``grpc.aio`` server as every TrackCC service runs it.
 
 mTLS, health (``grpc.health.v1``: the empty name reports the process, the service's full
-name reports readiness, i.e. whether its database answers), reflection, the metrics and
-error interceptors, a metrics port of its own, and graceful shutdown.
+name reports readiness, i.e. whether its database answers), reflection, the interceptor
+(errors, request id, metrics), a metrics port of its own, and graceful shutdown.
 """
 
 from __future__ import annotations
@@ -21,11 +21,7 @@ from grpc_reflection.v1alpha import reflection
 from prometheus_client import CollectorRegistry
 
 from services.common.config import Env
-from services.common.interceptors import (
-    ErrorInterceptor,
-    MetricsInterceptor,
-    ServerMetrics,
-)
+from services.common.interceptors import CallInterceptor, ServerMetrics
 from services.common.metrics_http import start_metrics_server
 from services.common.tls import TlsFiles
 
@@ -85,7 +81,7 @@ class RunningServer:
     _metrics_runner: web.AppRunner
     _readiness_task: asyncio.Task[None]
     grace_seconds: float
-    _calls: MetricsInterceptor
+    _calls: CallInterceptor
 
     async def stop(self) -> None:
         """Reports NOT_SERVING, stops accepting, lets in-flight calls finish within the grace.
@@ -138,9 +134,9 @@ async def start_grpc_server(
     registry: CollectorRegistry,
 ) -> RunningServer:
     """Starts the server with every shared piece; ``register`` adds the service's servicers."""
-    calls = MetricsInterceptor(ServerMetrics(registry))
+    calls = CallInterceptor(ServerMetrics(registry))
     server = grpc.aio.server(
-        interceptors=[calls, ErrorInterceptor()],
+        interceptors=[calls],  # the only one: it caches wrapped handlers (interceptors.py)
         options=[
             # A stale server on the same port would otherwise silently take calls.
             ("grpc.so_reuseport", 0),

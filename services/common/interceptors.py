@@ -1,13 +1,10 @@
-"""Server interceptors shared by every gRPC service.
+"""The one server interceptor every gRPC service runs (:class:`CallInterceptor`).
 
-- :class:`MetricsInterceptor`: ``grpc_server_handled_total`` and ``grpc_server_handling_seconds``
-  (go-grpc-prometheus names and labels), and how many calls are being handled and how many
-  a stop cut off (``grpc_server.RunningServer.stop`` logs both).
-- :class:`ErrorInterceptor`: takes the request id from metadata for the logs (and the deadline
-  for the calls it makes, ``deadlines.py``), turns
-  :class:`~services.common.errors.ServiceError` into a rich gRPC status and any other
-  exception into ``INTERNAL`` without leaking its text (a lost database connection into
-  ``UNAVAILABLE``).
+It binds the request id and the deadline of the call being served, maps exceptions to gRPC
+statuses, and records ``grpc_server_handled_total`` and ``grpc_server_handling_seconds``
+(go-grpc-prometheus names and labels) and how many calls are being handled and how many a
+stop cut off (``grpc_server.RunningServer.stop`` logs both). One interceptor, not one per
+concern: each layer re-wrapped the handler and ran its own coroutine on every call.
 """
 
 from __future__ import annotations
@@ -16,7 +13,7 @@ import asyncio
 import inspect
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import grpc
@@ -79,63 +76,6 @@ def _replace_behavior(
     )
 
 
-class _WrappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
-    """Runs :meth:`around` around every call, unary or streaming."""
-
-    async def around(
-        self,
-        call: Callable[[], Awaitable[Any]],
-        context: grpc.aio.ServicerContext,
-        method: str,
-        grpc_type: str,
-    ) -> Any:
-        raise NotImplementedError
-
-    async def around_stream(
-        self,
-        stream: Callable[[], AsyncIterator[Any]],
-        context: grpc.aio.ServicerContext,
-        method: str,
-        grpc_type: str,
-    ) -> AsyncIterator[Any]:
-        raise NotImplementedError
-        yield  # pragma: no cover
-
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Any]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> Any:
-        handler = await continuation(handler_call_details)
-        if handler is None:
-            return None
-        method: str = handler_call_details.method
-        kind = _grpc_type(handler)
-
-        def unary_wrap(behavior: Behavior) -> Behavior:
-            async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> Any:
-                return await self.around(lambda: behavior(request, context), context, method, kind)
-
-            return wrapped
-
-        def stream_wrap(behavior: Behavior) -> Behavior:
-            async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> Any:
-                async def produce() -> AsyncIterator[Any]:
-                    result = behavior(request, context)
-                    if inspect.isasyncgen(result):
-                        async for item in result:
-                            yield item
-                    else:  # a coroutine that writes with context.write()
-                        await result
-
-                async for item in self.around_stream(produce, context, method, kind):
-                    yield item
-
-            return wrapped
-
-        return _replace_behavior(handler, unary_wrap, stream_wrap)
-
-
 class ServerMetrics:
     """The per-process gRPC server metrics, registered in the given registry."""
 
@@ -166,123 +106,152 @@ def _code_name(context: grpc.aio.ServicerContext, failed: bool) -> str:
     return "UNKNOWN" if failed else "OK"
 
 
-class MetricsInterceptor(_WrappingInterceptor):
-    """Counts and times every call by service, method and final code; and counts the calls
-    being handled and those that ended cancelled (by their client, or by a stop whose grace
-    ran out), so that a graceful stop can say what it drained. One wrapper for both: every
-    layer costs each call."""
+class _MethodMetrics:
+    """One method's metric children, looked up once instead of by labels on every call."""
+
+    __slots__ = ("_grpc_type", "_handled", "_handled_by_code", "_method", "_service", "seconds")
+
+    def __init__(self, metrics: ServerMetrics, method: str, grpc_type: str) -> None:
+        self._service, self._method = _split_method(method)
+        self._grpc_type = grpc_type
+        self._handled = metrics.handled
+        self._handled_by_code: dict[str, Any] = {}
+        self.seconds = metrics.handling_seconds.labels(grpc_type, self._service, self._method)
+
+    def handled(self, code: str) -> Any:
+        counter = self._handled_by_code.get(code)
+        if counter is None:
+            counter = self._handled.labels(self._grpc_type, self._service, self._method, code)
+            self._handled_by_code[code] = counter
+        return counter
+
+
+class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+    """Around every call, in one wrapper (every layer costs each call):
+
+    - binds the request id from metadata for the logs, and the call's deadline for the calls
+      it makes (``deadlines.py``);
+    - turns :class:`~services.common.errors.ServiceError` into a rich gRPC status and any other
+      exception into ``INTERNAL`` without leaking its text (a lost database connection into
+      ``UNAVAILABLE``);
+    - counts and times the call by service, method and final code, and counts the calls being
+      handled and those that ended cancelled (by their client, or by a stop whose grace ran
+      out), so that a graceful stop can say what it drained.
+
+    grpc.aio asks the interceptors for a handler on every call; the wrapped handler is built
+    on a method's first call and then served from a cache without resolving the method again
+    (the servicers are all registered before the server starts, and never change). So this
+    must be the server's only interceptor, or its last.
+    """
 
     def __init__(self, metrics: ServerMetrics) -> None:
         self._metrics = metrics
+        self._handlers: dict[str, grpc.RpcMethodHandler] = {}
         self.in_flight = 0
         self.cancelled = 0
 
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Any]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> Any:
+        method: str = handler_call_details.method
+        wrapped = self._handlers.get(method)
+        if wrapped is None:
+            handler = await continuation(handler_call_details)
+            if handler is None:  # an unknown method: not cached, grpc answers UNIMPLEMENTED
+                return None
+            wrapped = self._handlers[method] = self._wrap(method, handler)
+        return wrapped
+
+    def _wrap(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+        grpc_type = _grpc_type(handler)
+        observed = _MethodMetrics(self._metrics, method, grpc_type)
+
+        def unary_wrap(behavior: Behavior) -> Behavior:
+            async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> Any:
+                started = time.perf_counter()
+                self.in_flight += 1
+                failed = True
+                try:
+                    _bind_call(context)
+                    try:
+                        result = await behavior(request, context)
+                    except grpc.aio.AbortError:
+                        raise
+                    except Exception as error:  # noqa: BLE001 - every failure must become a status
+                        await _abort(error, context, method)
+                        raise  # not reached: _abort raises AbortError
+                    failed = False
+                    return result
+                except asyncio.CancelledError:
+                    self.cancelled += 1
+                    raise
+                finally:
+                    self._observe(observed, started, context, failed)
+
+            return wrapped
+
+        def stream_wrap(behavior: Behavior) -> Behavior:
+            async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> Any:
+                started = time.perf_counter()
+                self.in_flight += 1
+                failed = True
+                try:
+                    _bind_call(context)
+                    try:
+                        result = behavior(request, context)
+                        if inspect.isasyncgen(result):
+                            async for item in result:
+                                yield item
+                        else:  # a coroutine that writes with context.write()
+                            await result
+                    except grpc.aio.AbortError:
+                        raise
+                    except Exception as error:  # noqa: BLE001
+                        await _abort(error, context, method)
+                        raise  # not reached
+                    failed = False
+                except asyncio.CancelledError:
+                    self.cancelled += 1
+                    raise
+                finally:
+                    self._observe(observed, started, context, failed)
+
+            return wrapped
+
+        return _replace_behavior(handler, unary_wrap, stream_wrap)
+
     def _observe(
         self,
-        method: str,
-        grpc_type: str,
+        observed: _MethodMetrics,
         started: float,
         context: grpc.aio.ServicerContext,
         failed: bool,
     ) -> None:
         self.in_flight -= 1
-        service, name = _split_method(method)
-        self._metrics.handling_seconds.labels(grpc_type, service, name).observe(
-            time.perf_counter() - started
-        )
-        self._metrics.handled.labels(grpc_type, service, name, _code_name(context, failed)).inc()
-
-    async def around(
-        self,
-        call: Callable[[], Awaitable[Any]],
-        context: grpc.aio.ServicerContext,
-        method: str,
-        grpc_type: str,
-    ) -> Any:
-        started = time.perf_counter()
-        self.in_flight += 1
-        failed = True
-        try:
-            result = await call()
-            failed = False
-            return result
-        except asyncio.CancelledError:
-            self.cancelled += 1
-            raise
-        finally:
-            self._observe(method, grpc_type, started, context, failed)
-
-    async def around_stream(
-        self,
-        stream: Callable[[], AsyncIterator[Any]],
-        context: grpc.aio.ServicerContext,
-        method: str,
-        grpc_type: str,
-    ) -> AsyncIterator[Any]:
-        started = time.perf_counter()
-        self.in_flight += 1
-        failed = True
-        try:
-            async for item in stream():
-                yield item
-            failed = False
-        except asyncio.CancelledError:
-            self.cancelled += 1
-            raise
-        finally:
-            self._observe(method, grpc_type, started, context, failed)
+        observed.seconds.observe(time.perf_counter() - started)
+        observed.handled(_code_name(context, failed)).inc()
 
 
-class ErrorInterceptor(_WrappingInterceptor):
-    """Sets the request id for logs and turns exceptions into gRPC statuses."""
+def _bind_call(context: grpc.aio.ServicerContext) -> None:
+    incoming = None
+    for key, value in context.invocation_metadata() or ():
+        if key == REQUEST_ID_METADATA:
+            incoming = value  # the last one wins, as in a dict of the metadata
+    request_id_var.set(accept_request_id(incoming if isinstance(incoming, str) else None))
+    deadlines.bind(context)  # the calls this one makes end before it does
 
-    def _bind_request_id(self, context: grpc.aio.ServicerContext) -> None:
-        incoming = dict(context.invocation_metadata() or ()).get(REQUEST_ID_METADATA)
-        request_id_var.set(accept_request_id(incoming if isinstance(incoming, str) else None))
-        deadlines.bind(context)  # the calls this one makes end before it does
 
-    async def _abort(
-        self, error: Exception, context: grpc.aio.ServicerContext, method: str
-    ) -> None:
-        if isinstance(error, ServiceError):
-            status = rpc_status.to_status(error.to_status())
-            await context.abort(status.code, status.details, status.trailing_metadata)
-        if isinstance(error, NotImplementedError):  # generated base servicers raise it
-            await context.abort(grpc.StatusCode.UNIMPLEMENTED, "method not implemented yet")
-        if is_connection_loss(error):
-            # A database restart or failover: the caller may retry; no traceback is needed.
-            logger.warning("database unavailable in %s: %s", method, type(error).__name__)
-            await context.abort(grpc.StatusCode.UNAVAILABLE, "database unavailable")
-        logger.exception("unhandled error in %s", method)
-        await context.abort(grpc.StatusCode.INTERNAL, "internal error")
-
-    async def around(
-        self,
-        call: Callable[[], Awaitable[Any]],
-        context: grpc.aio.ServicerContext,
-        method: str,
-        grpc_type: str,
-    ) -> Any:
-        self._bind_request_id(context)
-        try:
-            return await call()
-        except grpc.aio.AbortError:
-            raise
-        except Exception as error:  # noqa: BLE001 - every failure must become a status
-            await self._abort(error, context, method)
-
-    async def around_stream(
-        self,
-        stream: Callable[[], AsyncIterator[Any]],
-        context: grpc.aio.ServicerContext,
-        method: str,
-        grpc_type: str,
-    ) -> AsyncIterator[Any]:
-        self._bind_request_id(context)
-        try:
-            async for item in stream():
-                yield item
-        except grpc.aio.AbortError:
-            raise
-        except Exception as error:  # noqa: BLE001
-            await self._abort(error, context, method)
+async def _abort(error: Exception, context: grpc.aio.ServicerContext, method: str) -> None:
+    if isinstance(error, ServiceError):
+        status = rpc_status.to_status(error.to_status())
+        await context.abort(status.code, status.details, status.trailing_metadata)
+    if isinstance(error, NotImplementedError):  # generated base servicers raise it
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "method not implemented yet")
+    if is_connection_loss(error):
+        # A database restart or failover: the caller may retry; no traceback is needed.
+        logger.warning("database unavailable in %s: %s", method, type(error).__name__)
+        await context.abort(grpc.StatusCode.UNAVAILABLE, "database unavailable")
+    logger.exception("unhandled error in %s", method)
+    await context.abort(grpc.StatusCode.INTERNAL, "internal error")

@@ -7,15 +7,13 @@ write comes from roster.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import grpc
 
 from services.common.config import Env
-from services.common.grpc_client import request_id_interceptors
+from services.common.grpc_client import CallerChannel
 
 
 @dataclass(frozen=True)
@@ -90,23 +88,21 @@ def secure_channel(
     tls: TlsFiles,
     *,
     server_name: str | None = None,
-    interceptors: Sequence[Any] = (),
+    unary_timeout: float | None = None,
 ) -> grpc.aio.Channel:
-    """An mTLS channel to ``target`` that forwards the request id on every call, unary and
-    streaming; ``server_name`` (else the target's) overrides the name checked in the
-    certificate, and ``interceptors`` run after the request id's (the gateway's deadline)."""
+    """An mTLS channel to ``target`` whose calls, unary and streaming, forward the request id
+    and end before the served call's deadline (``grpc_client.py``); ``server_name`` (else the
+    target's) overrides the name checked in the certificate, and ``unary_timeout`` is the
+    default deadline of unary calls (the gateway's)."""
     if isinstance(target, GrpcTarget):
         server_name = server_name or target.server_name
         target = target.address
     options: list[tuple[str, int | str]] = list(CHANNEL_OPTIONS)
     if server_name:
         options.append(("grpc.ssl_target_name_override", server_name))
-    return grpc.aio.secure_channel(
-        target,
-        tls.channel_credentials(),
-        options=options,
-        interceptors=[*request_id_interceptors(), *interceptors],
-    )
+    # No interceptors: they would make every call an InterceptedUnaryUnaryCall (a Task more).
+    channel = grpc.aio.secure_channel(target, tls.channel_credentials(), options=options)
+    return CallerChannel(channel, unary_timeout)
 
 
 SPIFFE_TRUST_DOMAIN = "trackcc"

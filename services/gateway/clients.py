@@ -2,22 +2,21 @@
 
 One channel per service for the life of the process (new TLS handshakes are expensive; an
 HTTP/2 channel multiplexes every call). The channels are the service kit's
-(:func:`services.common.tls.secure_channel`), whose interceptors forward the request id of
-the HTTP request on every call, unary and streaming; the gateway adds the configured deadline
-to unary calls (streams set their own, ``routes/photos.py``).
+(:func:`services.common.tls.secure_channel`), which forward the request id of the HTTP
+request on every call, unary and streaming, and give unary calls the configured deadline
+(streams set their own, ``routes/photos.py``).
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeAlias, cast
+from typing import TYPE_CHECKING, TypeAlias, cast
 
 import grpc
 from grpc_health.v1 import health_pb2_grpc
 
-from services.common.grpc_client import with_request_id
 from services.common.tls import GrpcTarget, secure_channel
 from services.gateway.config import GatewaySettings
 from trackcc.auth.v1 import auth_service_pb2, auth_service_pb2_grpc
@@ -34,30 +33,6 @@ else:  # the async stub classes exist only in the .pyi
 AUTH_SERVICE = auth_service_pb2.DESCRIPTOR.services_by_name["AuthService"].full_name
 ROSTER_SERVICE = roster_service_pb2.DESCRIPTOR.services_by_name["RosterService"].full_name
 SHARING_SERVICE = sharing_service_pb2.DESCRIPTOR.services_by_name["SharingService"].full_name
-
-
-class _DeadlineAndRequestId(grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[misc]
-    """Sets the default deadline on every unary call (with the request id, the kit's rule)."""
-
-    def __init__(self, timeout_seconds: float) -> None:
-        self._timeout = timeout_seconds
-
-    async def intercept_unary_unary(
-        self,
-        continuation: Callable[[Any, Any], Awaitable[Any]],
-        client_call_details: Any,
-        request: Any,
-    ) -> Any:
-        with_id = with_request_id(client_call_details)
-        timeout = with_id.timeout
-        details = grpc.aio.ClientCallDetails(
-            method=with_id.method,
-            timeout=self._timeout if timeout is None else min(timeout, self._timeout),
-            metadata=with_id.metadata,
-            credentials=with_id.credentials,
-            wait_for_ready=with_id.wait_for_ready,
-        )
-        return await continuation(details, request)
 
 
 @dataclass(frozen=True)
@@ -81,9 +56,7 @@ class ServiceClients:
 
 
 def _channel(target: GrpcTarget, settings: GatewaySettings) -> grpc.aio.Channel:
-    return secure_channel(
-        target, settings.tls, interceptors=[_DeadlineAndRequestId(settings.grpc_timeout_seconds)]
-    )
+    return secure_channel(target, settings.tls, unary_timeout=settings.grpc_timeout_seconds)
 
 
 @contextlib.asynccontextmanager

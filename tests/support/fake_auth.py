@@ -2,7 +2,7 @@
 
 It knows which sessions are active, answers a few methods from memory, can be told to fail a
 method with a rich status (the way the real services report ``account_locked`` and friends),
-and records every call's method and metadata.
+and records every call's method, metadata and deadline.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ class RecordedCall:
     method: str
     metadata: dict[str, str]
     request: object
+    # Seconds left of the caller's deadline when the call arrived (None: no deadline).
+    time_remaining: float | None = None
 
 
 if TYPE_CHECKING:
@@ -60,7 +62,7 @@ class FakeAuth(_Servicer):
             for key, value in (context.invocation_metadata() or ())
             if isinstance(value, str)
         }
-        self.calls.append(RecordedCall(method, metadata, request))
+        self.calls.append(RecordedCall(method, metadata, request, context.time_remaining()))
         failure = self.failures.get(method)
         if isinstance(failure, grpc.StatusCode):
             await context.abort(failure, "fake failure")

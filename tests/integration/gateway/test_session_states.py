@@ -1,5 +1,6 @@
 """Revoked sessions stop working within the cache time, sign-out through the gateway at once;
-auth's reasons reach the client with the contract's statuses; the request id reaches auth.
+auth's reasons reach the client with the contract's statuses; the request id and the default
+deadline reach auth.
 
 The gateway runs over real HTTPS in front of a fake AuthService (real gRPC, real mTLS), so
 these tests do not wait for auth's own BatchGetSessionStates. A hand-driven clock stands in
@@ -113,6 +114,10 @@ async def test_an_active_session_passes_and_the_request_id_reaches_auth(stack: S
     (get_account,) = stack.auth.calls_to("GetAccount")
     assert get_account.metadata["x-request-id"] == "req-from-client-1"
     assert get_account.metadata["authorization"].startswith("Bearer ")
+    # The gateway's default deadline (TRACKCC_GATEWAY_GRPC_TIMEOUT_SECONDS, 5 s) went along;
+    # the wire's grpc-timeout is rounded up, so the server may see a few ms more.
+    assert get_account.time_remaining is not None
+    assert 3.0 < get_account.time_remaining <= 5.5
     # The session lookup carries no user token: auth trusts the gateway's certificate for it.
     assert "authorization" not in lookup.metadata
 

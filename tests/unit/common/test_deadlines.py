@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextvars
 from typing import Any
 
-import grpc
 import pytest
 
 from services.common import deadlines
@@ -19,14 +18,10 @@ class _Served:
         return self._remaining
 
 
-def _details(timeout: float | None) -> grpc.aio.ClientCallDetails:
-    return grpc.aio.ClientCallDetails("/x.Y/Z", timeout, None, None, True)
-
-
 def _in_served_call(remaining: float | None, outgoing: float | None) -> Any:
     def run() -> Any:
         deadlines.bind(_Served(remaining))
-        return deadlines.within_serving_deadline(_details(outgoing)).timeout
+        return deadlines.within_serving_deadline(outgoing)
 
     return contextvars.Context().run(run)
 
@@ -38,7 +33,9 @@ def test_an_outgoing_call_ends_a_margin_before_the_served_one() -> None:
     assert _in_served_call(30.0, 5.0) == 5.0  # a shorter timeout of its own stays
     assert _in_served_call(0.2, 5.0) == 0.0  # no time left: fail at once
     assert _in_served_call(None, 5.0) == 5.0  # a caller without a deadline
-    assert deadlines.within_serving_deadline(_details(5.0)).timeout == 5.0  # no served call
+    # A call without a timeout of its own still ends before the served one.
+    assert _in_served_call(5.0, None) == pytest.approx(5.0 - deadlines.MARGIN_SECONDS, abs=0.05)
+    assert deadlines.within_serving_deadline(5.0) == 5.0  # no served call
 
 
 def test_a_shared_call_takes_the_earliest_deadline() -> None:
@@ -48,5 +45,5 @@ def test_a_shared_call_takes_the_earliest_deadline() -> None:
         context.run(deadlines.bind, _Served(remaining))
         contexts.append(context)
     shared = deadlines.shared_context(contexts)
-    timeout = shared.run(lambda: deadlines.within_serving_deadline(_details(5.0)).timeout)
+    timeout = shared.run(lambda: deadlines.within_serving_deadline(5.0))
     assert timeout == pytest.approx(3.0 - deadlines.MARGIN_SECONDS, abs=0.05)
