@@ -251,3 +251,16 @@ async def running_sharing(
 
 
 __all__ = ["StartedService", "running_sharing"]
+
+
+READ, WRITE, SHARE, DELETE = (
+    pb.PERMISSION_READ,
+    pb.PERMISSION_WRITE,
+    pb.PERMISSION_SHARE,
+    pb.PERMISSION_DELETE,
+)
+
+
+def tuple_of(resource: pb.Resource, relation: int, subject: str) -> pb.Tuple:
+    """A relation tuple as roster writes it."""
+    return pb.Tuple(resource=resource, relation=relation, subject_id=subject)  # type: ignore[arg-type]

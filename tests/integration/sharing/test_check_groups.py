@@ -10,19 +10,17 @@ from datetime import datetime, timedelta
 import grpc
 import pytest
 
-from tests.support.sharing_service import Person, Sharing, resource_of
-from trackcc.sharing.v1 import sharing_service_pb2 as pb
-
-READ, WRITE, SHARE, DELETE = (
-    pb.PERMISSION_READ,
-    pb.PERMISSION_WRITE,
-    pb.PERMISSION_SHARE,
-    pb.PERMISSION_DELETE,
+from tests.support.sharing_service import (
+    DELETE,
+    READ,
+    SHARE,
+    WRITE,
+    Person,
+    Sharing,
+    resource_of,
+    tuple_of,
 )
-
-
-def _tuple(resource: pb.Resource, relation: int, subject: str) -> pb.Tuple:
-    return pb.Tuple(resource=resource, relation=relation, subject_id=subject)  # type: ignore[arg-type]
+from trackcc.sharing.v1 import sharing_service_pb2 as pb
 
 
 def _group(
@@ -69,10 +67,10 @@ async def test_group_answers_equal_one_check_each_for_every_kind_of_grant(
     await sharing.roster.WriteTuples(
         pb.WriteTuplesRequest(
             tuples=[
-                _tuple(through_class, pb.RELATION_ENROLLED_IN, school_class.id),
-                _tuple(direct_editor, pb.RELATION_ENROLLED_IN, school_class.id),
-                _tuple(school_class, pb.RELATION_VIEWER, reader.id),
-                _tuple(direct_editor, pb.RELATION_EDITOR, reader.id),
+                tuple_of(through_class, pb.RELATION_ENROLLED_IN, school_class.id),
+                tuple_of(direct_editor, pb.RELATION_ENROLLED_IN, school_class.id),
+                tuple_of(school_class, pb.RELATION_VIEWER, reader.id),
+                tuple_of(direct_editor, pb.RELATION_EDITOR, reader.id),
             ]
         )
     )
@@ -158,9 +156,9 @@ async def test_a_group_logs_views_once_per_hour_and_changes_always_exactly_as_ch
         await sharing.roster.WriteTuples(
             pb.WriteTuplesRequest(
                 tuples=[
-                    _tuple(kim, pb.RELATION_ENROLLED_IN, school_class.id),
-                    _tuple(lee, pb.RELATION_ENROLLED_IN, school_class.id),
-                    _tuple(own, pb.RELATION_OWNER, guardian.id),
+                    tuple_of(kim, pb.RELATION_ENROLLED_IN, school_class.id),
+                    tuple_of(lee, pb.RELATION_ENROLLED_IN, school_class.id),
+                    tuple_of(own, pb.RELATION_OWNER, guardian.id),
                 ]
             )
         )

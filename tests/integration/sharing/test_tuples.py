@@ -8,19 +8,8 @@ import grpc
 import pytest
 
 from tests.support.rpc_errors import reason
-from tests.support.sharing_service import Sharing, resource_of
+from tests.support.sharing_service import DELETE, READ, SHARE, WRITE, Sharing, resource_of, tuple_of
 from trackcc.sharing.v1 import sharing_service_pb2 as pb
-
-READ, WRITE, SHARE, DELETE = (
-    pb.PERMISSION_READ,
-    pb.PERMISSION_WRITE,
-    pb.PERMISSION_SHARE,
-    pb.PERMISSION_DELETE,
-)
-
-
-def _tuple(resource: pb.Resource, relation: int, subject: str) -> pb.Tuple:
-    return pb.Tuple(resource=resource, relation=relation, subject_id=subject)  # type: ignore[arg-type]
 
 
 async def test_owner_tuple_gives_every_permission_and_nobody_else_any(sharing: Sharing) -> None:
@@ -38,10 +27,10 @@ async def test_owner_tuple_gives_every_permission_and_nobody_else_any(sharing: S
 async def test_writes_and_deletes_are_idempotent(sharing: Sharing) -> None:
     owner = sharing.person("t@school.test")
     student = await sharing.own(owner)
-    again = pb.WriteTuplesRequest(tuples=[_tuple(student, pb.RELATION_OWNER, owner.id)])
+    again = pb.WriteTuplesRequest(tuples=[tuple_of(student, pb.RELATION_OWNER, owner.id)])
     await sharing.roster.WriteTuples(again)
     await sharing.roster.WriteTuples(again)
-    gone = pb.DeleteTuplesRequest(tuples=[_tuple(student, pb.RELATION_OWNER, owner.id)])
+    gone = pb.DeleteTuplesRequest(tuples=[tuple_of(student, pb.RELATION_OWNER, owner.id)])
     await sharing.roster.DeleteTuples(gone)
     await sharing.roster.DeleteTuples(gone)
     assert not await sharing.check(owner, student, READ)
@@ -51,7 +40,7 @@ async def test_list_resources_pages_by_id_with_the_relation(sharing: Sharing) ->
     owner, reader = sharing.person("t@school.test"), sharing.person("r@home.test")
     students = [await sharing.own(owner) for _ in range(3)]
     await sharing.roster.WriteTuples(
-        pb.WriteTuplesRequest(tuples=[_tuple(students[0], pb.RELATION_VIEWER, reader.id)])
+        pb.WriteTuplesRequest(tuples=[tuple_of(students[0], pb.RELATION_VIEWER, reader.id)])
     )
     seen: list[str] = []
     token = ""
@@ -91,9 +80,11 @@ async def test_a_class_grant_reaches_enrolled_students_until_unenrolled(sharing:
     teacher, guardian = sharing.person("t@school.test"), sharing.person("g@home.test")
     school_class = await sharing.own(teacher, "class")
     student = await sharing.own(teacher)
-    link = _tuple(student, pb.RELATION_ENROLLED_IN, school_class.id)
+    link = tuple_of(student, pb.RELATION_ENROLLED_IN, school_class.id)
     await sharing.roster.WriteTuples(
-        pb.WriteTuplesRequest(tuples=[link, _tuple(school_class, pb.RELATION_VIEWER, guardian.id)])
+        pb.WriteTuplesRequest(
+            tuples=[link, tuple_of(school_class, pb.RELATION_VIEWER, guardian.id)]
+        )
     )
     assert await sharing.check(guardian, student, READ)
     assert not await sharing.check(guardian, student, WRITE)
@@ -113,7 +104,7 @@ async def test_list_subjects_shows_who_holds_what(sharing: Sharing) -> None:
     owner, viewer = sharing.person("t@school.test"), sharing.person("v@home.test")
     student = await sharing.own(owner)
     await sharing.roster.WriteTuples(
-        pb.WriteTuplesRequest(tuples=[_tuple(student, pb.RELATION_VIEWER, viewer.id)])
+        pb.WriteTuplesRequest(tuples=[tuple_of(student, pb.RELATION_VIEWER, viewer.id)])
     )
     first = await sharing.roster.ListSubjects(pb.ListSubjectsRequest(resource=student, page_size=1))
     second = await sharing.roster.ListSubjects(
@@ -132,7 +123,9 @@ async def test_only_roster_writes_tuples_and_asks_questions(sharing: Sharing, ca
     student = resource_of("student", str(uuid.uuid4()))
     user = str(uuid.uuid4())
     calls = [
-        stub.WriteTuples(pb.WriteTuplesRequest(tuples=[_tuple(student, pb.RELATION_OWNER, user)])),
+        stub.WriteTuples(
+            pb.WriteTuplesRequest(tuples=[tuple_of(student, pb.RELATION_OWNER, user)])
+        ),
         stub.DeleteTuples(pb.DeleteTuplesRequest(resources=[student])),
         stub.Check(pb.CheckRequest(user_id=user, resource=student, permission=READ)),
         stub.ListResources(
@@ -153,9 +146,9 @@ async def test_only_roster_writes_tuples_and_asks_questions(sharing: Sharing, ca
 async def test_malformed_tuples_are_invalid_arguments(sharing: Sharing) -> None:
     school_class = resource_of("class", str(uuid.uuid4()))
     for bad in (
-        _tuple(school_class, pb.RELATION_ENROLLED_IN, str(uuid.uuid4())),
-        _tuple(resource_of("student", "not-a-uuid"), pb.RELATION_OWNER, str(uuid.uuid4())),
-        _tuple(school_class, pb.RELATION_OWNER, "nobody"),
+        tuple_of(school_class, pb.RELATION_ENROLLED_IN, str(uuid.uuid4())),
+        tuple_of(resource_of("student", "not-a-uuid"), pb.RELATION_OWNER, str(uuid.uuid4())),
+        tuple_of(school_class, pb.RELATION_OWNER, "nobody"),
     ):
         with pytest.raises(grpc.aio.AioRpcError) as invalid:
             await sharing.roster.WriteTuples(pb.WriteTuplesRequest(tuples=[bad]))
@@ -175,10 +168,10 @@ async def test_batch_check_answers_like_one_check_each_across_users_and_classes(
     await sharing.roster.WriteTuples(
         pb.WriteTuplesRequest(
             tuples=[
-                _tuple(direct, pb.RELATION_EDITOR, reader.id),
-                _tuple(through_class, pb.RELATION_ENROLLED_IN, school_class.id),
-                _tuple(school_class, pb.RELATION_VIEWER, reader.id),
-                _tuple(unrelated, pb.RELATION_VIEWER, other.id),
+                tuple_of(direct, pb.RELATION_EDITOR, reader.id),
+                tuple_of(through_class, pb.RELATION_ENROLLED_IN, school_class.id),
+                tuple_of(school_class, pb.RELATION_VIEWER, reader.id),
+                tuple_of(unrelated, pb.RELATION_VIEWER, other.id),
             ]
         )
     )
