@@ -40,7 +40,7 @@ meets them:
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -112,6 +112,8 @@ class Access:
 
     relation: Relation
     grant_id: str | None
+    # The end of the tuple that gave the access (a decision lease ends by then); None for none.
+    expires_at: datetime | None = field(default=None, compare=False)
 
     @property
     def is_owner(self) -> bool:
@@ -128,7 +130,7 @@ def effective(candidates: Iterable[Candidate], now: datetime) -> Access | None:
             THROUGH_CLASS[candidate.relation] if candidate.through_class else candidate.relation
         )
         if best is None or _STRENGTH[relation] > _STRENGTH[best.relation]:
-            best = Access(relation, candidate.grant_id)
+            best = Access(relation, candidate.grant_id, candidate.expires_at)
     return best
 
 
