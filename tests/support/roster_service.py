@@ -233,9 +233,15 @@ async def running_stack(
     pki: DevPki,
     jwt_keys: JwtKeys,
     roster_settings: Mapping[str, str] | None = None,
+    *,
+    decision_lease_seconds: float = 0.0,
 ) -> AsyncIterator[Stack]:
     """Sharing, then roster pointed at it (with ``roster_settings`` added to its environment);
-    the roster's reconciler is driven by the tests."""
+    the roster's reconciler is driven by the tests.
+
+    Sharing leases no answers unless ``decision_lease_seconds`` says so: these tests count the
+    calls each read makes when it asks (tests/integration/roster/test_decision_leases.py
+    turns leases on)."""
     sharing_env = service_env(
         SHARING,
         database,
@@ -245,6 +251,7 @@ async def running_stack(
             "TRACKCC_PUBLIC_URL": "https://trackcc.test",
             "TRACKCC_SMTP_HOST": "127.0.0.1",
             "TRACKCC_SMTP_PORT": str(free_port()),
+            "TRACKCC_SHARING_DECISION_LEASE_SECONDS": str(decision_lease_seconds),
         },
     )
     faults = Faults()
