@@ -15,6 +15,10 @@ that memory does to the access log), and an editor's page logs its views
 in a second batch once its class check answered editor. Every decision is made on this request's own
 answers; a wrong guess costs a second round trip, or (when a viewer became an editor since)
 views logged that an editor's list would not log.
+
+A page whose class answer and every student and shown class id sharing leased recently is
+answered from those answers (``decision_leases.py``, which says what that does and does not
+change); the leases never serve a page whose class row is missing.
 """
 
 from __future__ import annotations

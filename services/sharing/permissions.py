@@ -30,7 +30,9 @@ meets them:
   lets the checks of concurrent requests share calls;
 - ``roster/class_page_access.py``: a class page's checks at once, with
   ``roster/viewer_cache.py`` (the cache that decides when the student checks, which log
-  views, go along with the class check);
+  views, go along with the class check) and ``roster/decision_leases.py`` (the answers a
+  page may reuse while sharing's lease lasts; ``sharing/decision_leases.py`` says why a
+  revocation still takes effect on the next request);
 - ``roster/convert.py``: a non-owner is shown only the class ids it may see
   (``class_ids_to_filter``, ``student_messages``);
 - ``roster/reconciler.py``: a crash between a row and its tuples is repaired, so a committed
