@@ -42,8 +42,9 @@ from services.sharing.access_log import VIEW_COALESCE_WINDOW
 # a little after it read its clock.
 MARGIN_SHARE = 0.05
 MARGIN_SECONDS = 0.02
-# A lease this long would hold every revocation for as long; refused at start.
-MAX_LEASE_SECONDS = 60.0
+# Every revocation waits the lease: its callers (the gateway, 5 s by default; roster's
+# DeleteTuples, 5 s) must still get their answer within their deadline. Refused above this.
+MAX_LEASE_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
