@@ -328,8 +328,14 @@ def _settle(
             group_answers.append(answered[at][1][i])
             continue
         whole = pb.CheckGroupResult()
-        for at, i in parts:
-            whole.relations.extend(answered[at][1][i].relations)
-            whole.allowed.extend(answered[at][1][i].allowed)
+        pieces = [answered[at][1][i] for at, i in parts]
+        for piece in pieces:
+            whole.relations.extend(piece.relations)
+            whole.allowed.extend(piece.allowed)
+        # Leases only if every part has them (replicas of sharing may differ in a rolling
+        # upgrade); otherwise none, which means no reuse.
+        if all(len(piece.lease_ms) == len(piece.relations) for piece in pieces):
+            for piece in pieces:
+                whole.lease_ms.extend(piece.lease_ms)
         group_answers.append(whole)
     future.set_result((answers, group_answers))

@@ -42,7 +42,13 @@ class EnrollmentRpcs(RpcBase):
             rows, size, f"{_SCOPE}:{class_id}", lambda row: row.cursor
         )
         decided = await class_page_access(
-            self._auth, self._deps.viewer_cache, user, class_id, class_owner, page
+            self._auth,
+            self._deps.viewer_cache,
+            user,
+            class_id,
+            class_owner,
+            page,
+            self._deps.decision_leases,
         )
         if request.render_json_for:
             # The gateway passes these bytes through (page_json.py says why).

@@ -21,6 +21,7 @@ from services.common.timestamps import utc_now
 from services.common.tokens import Verifier
 from services.roster import journal, owner_access, students
 from services.roster.config import PhotoLimits
+from services.roster.decision_leases import DecisionLeases
 from services.roster.decode_budget import DecodeBudget
 from services.roster.metrics import RosterMetrics
 from services.roster.photo_slots import PhotoSlots
@@ -45,6 +46,8 @@ class Deps:
     metrics: RosterMetrics
     clock: Callable[[], datetime] = utc_now
     viewer_cache: ViewerCache = field(default_factory=ViewerCache)
+    # Sharing's leased answers for class pages; empty while sharing leases nothing.
+    decision_leases: DecisionLeases = field(default_factory=DecisionLeases)
 
 
 def class_not_found() -> NotFound:

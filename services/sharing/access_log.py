@@ -41,8 +41,14 @@ class RecentViews:
         self._limit = limit
 
     def covers(self, key: ViewKey, at: datetime) -> bool:
+        return self.covering(key, at) is not None
+
+    def covering(self, key: ViewKey, at: datetime) -> datetime | None:
+        """When the view that covers a view at ``at`` was logged, or None."""
         logged_at = self._logged_at.get(key)
-        return logged_at is not None and logged_at <= at < logged_at + VIEW_COALESCE_WINDOW
+        if logged_at is not None and logged_at <= at < logged_at + VIEW_COALESCE_WINDOW:
+            return logged_at
+        return None
 
     def remember(self, key: ViewKey, logged_at: datetime) -> None:
         if len(self._logged_at) >= self._limit:
@@ -111,12 +117,17 @@ async def record_use(
     actor_id: uuid.UUID,
     grant_id: uuid.UUID | None,
     recent_views: RecentViews | None = None,
-) -> None:
-    """Logs a non-owner's allowed read (coalesced per hour) or change (always)."""
+) -> datetime | None:
+    """Logs a non-owner's allowed read (coalesced per hour) or change (always).
+
+    For a read, returns when the view that covers it was logged (its mark), if known: a
+    decision lease on the answer ends with that mark's hour (``decision_leases.py``)."""
     if permission is Permission.READ:
         key: ViewKey = (actor_id, resource.type, resource.id)
-        if recent_views is not None and recent_views.covers(key, at):
-            return
+        if recent_views is not None:
+            covering = recent_views.covering(key, at)
+            if covering is not None:
+                return covering
         # The guarded upsert moves the mark only when the last logged view is an hour old;
         # concurrent checks wait on the row lock and see the moved mark, so one entry wins.
         await connection.execute(
@@ -152,6 +163,7 @@ async def record_use(
             )
             if logged_at is not None:
                 recent_views.remember(key, logged_at)
+            return logged_at  # type: ignore[no-any-return]
     elif permission in (Permission.WRITE, Permission.DELETE):
         await connection.execute(
             """
@@ -167,6 +179,7 @@ async def record_use(
             at,
             grant_id,
         )
+    return None
 
 
 async def _with_deadlock_retry(fetch: Callable[..., Awaitable[list[Any]]], *args: Any) -> list[Any]:
@@ -191,21 +204,26 @@ async def record_views(
     *,
     at: datetime,
     recent_views: RecentViews | None = None,
-) -> None:
+) -> dict[uuid.UUID, datetime]:
     """:func:`record_use` of reads of many resources of one type by one actor (resource id ->
     grant used): the views ``recent_views`` covers are skipped, the rest go in one statement
-    with the same guarded upsert per view, so a view is logged once per hour as with Check."""
-    due = (
-        views
-        if recent_views is None
-        else {
-            rid: grant
-            for rid, grant in views.items()
-            if not recent_views.covers((actor_id, resource_type, rid), at)
-        }
-    )
+    with the same guarded upsert per view, so a view is logged once per hour as with Check.
+
+    Returns, for each view whose mark is known, when the view covering it was logged."""
+    marks: dict[uuid.UUID, datetime] = {}
+    due: dict[uuid.UUID, uuid.UUID | None] = {}
+    for rid, grant in views.items():
+        covering = (
+            None
+            if recent_views is None
+            else recent_views.covering((actor_id, resource_type, rid), at)
+        )
+        if covering is None:
+            due[rid] = grant
+        else:
+            marks[rid] = covering
     if not due:
-        return
+        return marks
     # The marks are upserted in id order: two of these statements lock their rows in the same
     # order, so they never wait on each other in a cycle. A mark not moved by this statement
     # is read from its snapshot: never newer than the real one, so remembering it is safe
@@ -245,9 +263,11 @@ async def record_views(
         at,
         VIEW_COALESCE_WINDOW,
     )
-    if recent_views is not None:
-        for resource_id, logged_at in rows:
+    for resource_id, logged_at in rows:
+        marks[resource_id] = logged_at
+        if recent_views is not None:
             recent_views.remember((actor_id, resource_type, resource_id), logged_at)
+    return marks
 
 
 async def record_changes(

@@ -14,6 +14,7 @@ from datetime import datetime
 
 from services.common.db import DbConnection
 from services.sharing import access_log, permissions, tuples
+from services.sharing.decision_leases import NO_LEASES, LeasePolicy
 from services.sharing.permissions import Access, Permission
 from services.sharing.tuples import ResourceRef
 
@@ -25,6 +26,15 @@ async def access_of(
     return permissions.effective(await tuples.candidates(connection, user_id, resource), now)
 
 
+@dataclass(frozen=True)
+class Decision:
+    """One check's answer: allowed, the access it found (None for none), and its lease."""
+
+    allowed: bool
+    access: Access | None
+    lease_ms: int = 0
+
+
 async def check(
     connection: DbConnection,
     user_id: uuid.UUID,
@@ -34,26 +44,18 @@ async def check(
     recent_views: access_log.RecentViews | None = None,
     *,
     log_use: bool = True,
-) -> tuple[bool, Access | None]:
+    leases: LeasePolicy = NO_LEASES,
+) -> Decision:
     """Whether the permission is allowed; an allowed read or change by a non-owner is logged.
 
     Logging here, where the decision is made, means every read or change that roster lets
     through appears in the owner's log without roster having to remember to report it.
     ``log_use=False`` is for a read that only filters which ids a caller is shown.
     """
-    access = await access_of(connection, user_id, resource, now)
-    allowed = permissions.allows(access.relation if access else None, permission)
-    if log_use and allowed and access is not None and not access.is_owner:
-        await access_log.record_use(
-            connection,
-            resource,
-            permission,
-            at=now,
-            actor_id=user_id,
-            grant_id=uuid.UUID(access.grant_id) if access.grant_id else None,
-            recent_views=recent_views,
-        )
-    return allowed, access
+    [decision] = await check_many(
+        connection, user_id, [(resource, permission, log_use)], now, recent_views, leases=leases
+    )
+    return decision
 
 
 async def check_many(
@@ -62,16 +64,21 @@ async def check_many(
     asks: Sequence[tuple[ResourceRef, Permission, bool]],
     now: datetime,
     recent_views: access_log.RecentViews | None = None,
-) -> list[tuple[bool, Access | None]]:
+    *,
+    leases: LeasePolicy = NO_LEASES,
+) -> list[Decision]:
     """:func:`check` for several resources of one user, with one lookup statement; each ask
     is (resource, permission, log_use)."""
     found = await tuples.candidates_many(connection, user_id, [ask[0] for ask in asks])
-    results: list[tuple[bool, Access | None]] = []
+    results: list[Decision] = []
     for (resource, permission, log_use), candidates in zip(asks, found, strict=True):
         access = permissions.effective(candidates, now)
         allowed = permissions.allows(access.relation if access else None, permission)
-        if log_use and allowed and access is not None and not access.is_owner:
-            await access_log.record_use(
+        logs = log_use and allowed and access is not None and not access.is_owner
+        logged_at = None
+        if logs:
+            assert access is not None
+            logged_at = await access_log.record_use(
                 connection,
                 resource,
                 permission,
@@ -80,7 +87,14 @@ async def check_many(
                 grant_id=uuid.UUID(access.grant_id) if access.grant_id else None,
                 recent_views=recent_views,
             )
-        results.append((allowed, access))
+        lease = leases.lease_ms(
+            now,
+            allowed_read=allowed and permission is Permission.READ,
+            grant_ends=access.expires_at if access else None,
+            logged_view_at=logged_at,
+            logs_view=logs,
+        )
+        results.append(Decision(allowed, access, lease))
     return results
 
 
@@ -111,6 +125,7 @@ class GroupAnswers:
 
     relations: list[permissions.Relation | None]
     allowed: list[bool]
+    lease_ms: list[int]
 
 
 async def check_groups(
@@ -118,6 +133,8 @@ async def check_groups(
     groups: Sequence[Group],
     now: datetime,
     recent_views: access_log.RecentViews | None = None,
+    *,
+    leases: LeasePolicy = NO_LEASES,
 ) -> list[GroupAnswers]:
     """:func:`check` for every id of every group, set-wise.
 
@@ -128,7 +145,7 @@ async def check_groups(
     by_asker: dict[tuple[uuid.UUID, str], list[int]] = {}
     for index, group in enumerate(groups):
         by_asker.setdefault((group.user_id, group.resource_type), []).append(index)
-    answers = [GroupAnswers([], [])] * len(groups)  # each one is replaced below
+    answers = [GroupAnswers([], [], [])] * len(groups)  # each one is replaced below
     for (user_id, resource_type), indexes in by_asker.items():
         # Concurrent pages of one user share their ids: each distinct id is looked up once.
         distinct = list(dict.fromkeys(i for g in indexes for i in groups[g].resource_ids))
@@ -145,7 +162,7 @@ async def check_groups(
             best = [found[position[raw]] for raw in group.resource_ids]
             relations = [b[0] if b is not None else None for b in best]
             allowed = [permissions.allows(r, group.permission) for r in relations]
-            answers[g] = GroupAnswers(relations, allowed)
+            answers[g] = GroupAnswers(relations, allowed, [])
             if not group.log_use or group.permission is Permission.SHARE:
                 continue
             # Logged as check() logs: an allowed use by anyone but the owner, as (the
@@ -159,8 +176,48 @@ async def check_groups(
                 views.update(used)
             else:
                 changes.extend(used)
-        await access_log.record_views(
+        marks = await access_log.record_views(
             connection, user_id, resource_type, views, at=now, recent_views=recent_views
         )
         await access_log.record_changes(connection, user_id, resource_type, changes, at=now)
+        for g in indexes:
+            answers[g].lease_ms.extend(
+                _group_leases(
+                    groups[g],
+                    [found[position[raw]] for raw in groups[g].resource_ids],
+                    marks,
+                    now,
+                    leases,
+                )
+            )
     return answers
+
+
+def _group_leases(
+    group: Group,
+    best: Sequence[tuple[permissions.Relation, tuples.GroupCandidate] | None],
+    marks: dict[uuid.UUID, datetime],
+    now: datetime,
+    leases: LeasePolicy,
+) -> list[int]:
+    """The lease of each id's answer (``decision_leases.py``): only allowed reads get one,
+    capped by the end of the row that gave the access and, for a logged view, by its mark."""
+    if leases.seconds <= 0 or group.permission is not Permission.READ:
+        return [0] * len(best)
+    result = []
+    for found in best:
+        if found is None:
+            result.append(0)
+            continue
+        relation, (_, _, _, expires_at, _, resource_id) = found
+        logs = group.log_use and relation is not permissions.Relation.OWNER
+        result.append(
+            leases.lease_ms(
+                now,
+                allowed_read=True,  # any relation found allows a read
+                grant_ends=expires_at,
+                logged_view_at=marks.get(resource_id) if logs else None,
+                logs_view=logs,
+            )
+        )
+    return result

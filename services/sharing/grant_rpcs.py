@@ -71,6 +71,9 @@ class GrantRpcs(RpcBase):
                 actor_email=user.email,
                 grant_id=grant.id,
             )
+        # docs/api.md: a revoke takes effect on the next request; roster may reuse an answer
+        # given before the commit until its decision lease runs out (``decision_leases.py``).
+        await self._deps.leases.outlast_leases()
         return empty_pb2.Empty()
 
     async def ListSharedWithMe(  # noqa: N802

@@ -30,7 +30,9 @@ meets them:
   lets the checks of concurrent requests share calls;
 - ``roster/class_page_access.py``: a class page's checks at once, with
   ``roster/viewer_cache.py`` (the cache that decides when the student checks, which log
-  views, go along with the class check);
+  views, go along with the class check) and ``roster/decision_leases.py`` (the answers a
+  page may reuse while sharing's lease lasts; ``sharing/decision_leases.py`` says why a
+  revocation still takes effect on the next request);
 - ``roster/convert.py``: a non-owner is shown only the class ids it may see
   (``class_ids_to_filter``, ``student_messages``);
 - ``roster/reconciler.py``: a crash between a row and its tuples is repaired, so a committed
@@ -40,7 +42,7 @@ meets them:
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -112,6 +114,8 @@ class Access:
 
     relation: Relation
     grant_id: str | None
+    # The end of the tuple that gave the access (a decision lease ends by then); None for none.
+    expires_at: datetime | None = field(default=None, compare=False)
 
     @property
     def is_owner(self) -> bool:
@@ -128,7 +132,7 @@ def effective(candidates: Iterable[Candidate], now: datetime) -> Access | None:
             THROUGH_CLASS[candidate.relation] if candidate.through_class else candidate.relation
         )
         if best is None or _STRENGTH[relation] > _STRENGTH[best.relation]:
-            best = Access(relation, candidate.grant_id)
+            best = Access(relation, candidate.grant_id, candidate.expires_at)
     return best
 
 

@@ -9,13 +9,17 @@ from services.sharing import access_log, grants, tuples
 from services.sharing.tuples import ResourceRef
 
 
-async def purge_resource(connection: DbConnection, resource: ResourceRef) -> None:
-    """Tuples, grants, invitations and the access log of a resource (call in a transaction)."""
-    await tuples.delete_resource(connection, resource)
+async def purge_resource(connection: DbConnection, resource: ResourceRef) -> bool:
+    """Tuples, grants, invitations and the access log of a resource (call in a transaction).
+
+    Returns whether someone's access to another resource narrowed (``tuples.delete_resource``).
+    """
+    narrowed = await tuples.delete_resource(connection, resource)
     await grants.delete_for_resource(connection, resource)
     await _delete_invitations_of_resource(connection, resource)
     # Last: the log function refuses while an owner tuple exists, and it no longer does.
     await access_log.purge(connection, resource)
+    return narrowed
 
 
 async def purge_user(connection: DbConnection, user_id: uuid.UUID, email: str) -> None:

@@ -23,4 +23,6 @@ class PurgeRpcs(RpcBase):
         email = request.email.strip().lower()
         async with self._deps.pool.acquire() as connection, connection.transaction():
             await purge.purge_user(connection, user_id, email)
+        # The user's grants are gone: answered once no decision lease given before can be used.
+        await self._deps.leases.outlast_leases()
         return empty_pb2.Empty()

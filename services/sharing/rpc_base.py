@@ -17,6 +17,7 @@ from services.common.errors import NotFound, PermissionDenied
 from services.common.tokens import Principal, Verifier
 from services.sharing import checks, permissions
 from services.sharing.access_log import RecentViews
+from services.sharing.decision_leases import NO_LEASES, LeasePolicy
 from services.sharing.permissions import Access, Permission
 from services.sharing.tuples import ResourceRef
 
@@ -34,6 +35,8 @@ class Deps:
     # Called after a transaction that enqueued mail has committed (wakes the outbox worker).
     mail_enqueued: Callable[[], None]
     recent_views: RecentViews = field(default_factory=RecentViews)
+    # How long roster may reuse an allowed read's answer (decision_leases.py); off by default.
+    leases: LeasePolicy = NO_LEASES
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from services.common.outbox import Clock, OutboxWorker
 from services.common.service_main import ServiceDefinition
 from services.common.timestamps import utc_now
 from services.sharing.config import SharingSettings
+from services.sharing.decision_leases import LeasePolicy
 from services.sharing.rpc_base import Deps
 from services.sharing.server import SharingServicer
 from trackcc.sharing.v1 import sharing_service_pb2, sharing_service_pb2_grpc
@@ -53,6 +54,7 @@ def build_parts(
             clock=clock,
             public_url=settings.public_url,
             mail_enqueued=worker.wake,
+            leases=LeasePolicy(settings.decision_lease_seconds),
         )
     )
     if start_worker:

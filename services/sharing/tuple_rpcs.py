@@ -16,7 +16,7 @@ from google.protobuf import empty_pb2
 from services.common import fields, pagination
 from services.common.callers import ROSTER, require_caller
 from services.sharing import checks, convert, purge, tuples
-from services.sharing.permissions import ENROLLED_IN, STUDENT, Access, Permission, Relation
+from services.sharing.permissions import ENROLLED_IN, STUDENT, Permission, Relation
 from services.sharing.rpc_base import RpcBase
 from services.sharing.tuples import ResourceRef, TupleRow
 from trackcc.sharing.v1 import sharing_service_pb2 as pb
@@ -72,9 +72,13 @@ class TupleRpcs(RpcBase):
             convert.resource_ref(r, f"resources[{i}]") for i, r in enumerate(request.resources)
         ]
         async with self._deps.pool.acquire() as connection, connection.transaction():
-            await tuples.delete(connection, rows)
+            narrowed = await tuples.delete(connection, rows)
             for resource in resources:
-                await purge.purge_resource(connection, resource)
+                narrowed |= await purge.purge_resource(connection, resource)
+        if narrowed:
+            # An unenrollment ends a class grantee's access to the student, a deleted class
+            # its grantees' access to its students: answered once no lease predates it.
+            await self._deps.leases.outlast_leases()
         return empty_pb2.Empty()
 
     async def Check(  # noqa: N802
@@ -83,7 +87,7 @@ class TupleRpcs(RpcBase):
         require_caller(context, ROSTER)
         user_id, resource, permission, log_use = _check_args(request, "")
         async with self._deps.pool.acquire() as connection:
-            allowed, access = await checks.check(
+            decision = await checks.check(
                 connection,
                 user_id,
                 resource,
@@ -91,8 +95,9 @@ class TupleRpcs(RpcBase):
                 self._now(),
                 self._deps.recent_views,
                 log_use=log_use,
+                leases=self._deps.leases,
             )
-        return _check_response(allowed, access)
+        return _check_response(decision)
 
     async def BatchCheck(  # noqa: N802
         self, request: pb.BatchCheckRequest, context: grpc.aio.ServicerContext
@@ -117,11 +122,14 @@ class TupleRpcs(RpcBase):
                     [args[i][1:] for i in indexes],
                     now,
                     self._deps.recent_views,
+                    leases=self._deps.leases,
                 )
-                for i, (allowed, access) in zip(indexes, answers, strict=True):
-                    results[i] = _check_response(allowed, access)
+                for i, decision in zip(indexes, answers, strict=True):
+                    results[i] = _check_response(decision)
             group_answers = (
-                await checks.check_groups(connection, groups, now, self._deps.recent_views)
+                await checks.check_groups(
+                    connection, groups, now, self._deps.recent_views, leases=self._deps.leases
+                )
                 if groups
                 else []
             )
@@ -131,6 +139,7 @@ class TupleRpcs(RpcBase):
                 pb.CheckGroupResult(
                     relations=[_RELATION_PB.get(r, pb.RELATION_UNSPECIFIED) for r in a.relations],
                     allowed=a.allowed,
+                    lease_ms=a.lease_ms,
                 )
                 for a in group_answers
             ],
@@ -240,8 +249,10 @@ def _groups(messages: Sequence[pb.CheckGroup]) -> list[checks.Group]:
     return groups
 
 
-def _check_response(allowed: bool, access: Access | None) -> pb.CheckResponse:
+def _check_response(decision: checks.Decision) -> pb.CheckResponse:
+    access = decision.access
     return pb.CheckResponse(
-        allowed=allowed,
+        allowed=decision.allowed,
         relation=convert.RELATIONS_PB[access.relation] if access else pb.RELATION_UNSPECIFIED,
+        lease_ms=decision.lease_ms,
     )

@@ -69,34 +69,52 @@ async def write(connection: DbConnection, tuples: Sequence[TupleRow]) -> None:
     )
 
 
-async def delete(connection: DbConnection, tuples: Sequence[TupleRow]) -> None:
-    """Deletes tuples in one statement; missing ones are ignored."""
+async def delete(connection: DbConnection, tuples: Sequence[TupleRow]) -> bool:
+    """Deletes tuples in one statement; missing ones are ignored. Returns whether it deleted
+    anything but owner tuples (an enrollment link or a grant: someone's access narrowed)."""
     if not tuples:
-        return
-    await connection.execute(
+        return False
+    narrowed = await connection.fetchval(
         """
-        DELETE FROM relation_tuples AS t
-         USING unnest($1::text[], $2::uuid[], $3::text[], $4::uuid[]) AS d(rt, rid, rel, sid)
-         WHERE t.resource_type = d.rt AND t.resource_id = d.rid
-           AND t.relation = d.rel AND t.subject_id = d.sid
+        WITH gone AS (
+            DELETE FROM relation_tuples AS t
+             USING unnest($1::text[], $2::uuid[], $3::text[], $4::uuid[]) AS d(rt, rid, rel, sid)
+             WHERE t.resource_type = d.rt AND t.resource_id = d.rid
+               AND t.relation = d.rel AND t.subject_id = d.sid
+            RETURNING t.relation
+        )
+        SELECT EXISTS (SELECT 1 FROM gone WHERE relation <> 'owner')
         """,
         *_columns(tuples),
     )
+    return bool(narrowed)
 
 
-async def delete_resource(connection: DbConnection, resource: ResourceRef) -> None:
-    """Every tuple of a resource, and the enrollment links that name it as the class."""
-    await connection.execute(
-        "DELETE FROM relation_tuples WHERE resource_type = $1 AND resource_id = $2",
+async def delete_resource(connection: DbConnection, resource: ResourceRef) -> bool:
+    """Every tuple of a resource, and the enrollment links that name it as the class.
+
+    Returns whether this narrowed anyone's access to another resource: a class's grants
+    reached its students through the links. (What only reached the deleted resource needs no
+    wait for decision leases: roster finds its row gone first.)"""
+    narrowed = await connection.fetchval(
+        """
+        WITH gone AS (
+            DELETE FROM relation_tuples WHERE resource_type = $1 AND resource_id = $2
+            RETURNING relation
+        )
+        SELECT EXISTS (SELECT 1 FROM gone WHERE relation NOT IN ('owner', 'enrolled_in'))
+        """,
         resource.type,
         resource.id,
     )
-    if resource.type == permissions.CLASS:
-        await connection.execute(
-            "DELETE FROM relation_tuples WHERE subject_id = $1 AND resource_type = 'student'"
-            " AND relation = 'enrolled_in'",
-            resource.id,
-        )
+    if resource.type != permissions.CLASS:
+        return False
+    await connection.execute(
+        "DELETE FROM relation_tuples WHERE subject_id = $1 AND resource_type = 'student'"
+        " AND relation = 'enrolled_in'",
+        resource.id,
+    )
+    return bool(narrowed)
 
 
 async def grant_tuple(

@@ -22,6 +22,7 @@ from services.roster.service import DEFINITION as ROSTER
 from services.roster.service import RosterParts, build_parts
 from services.roster.sharing_client import Authorizer, Ref, Tuple
 from services.sharing.service import DEFINITION as SHARING
+from tests.support.clocks import WallClock, clocked_sharing
 from tests.support.ports import free_port
 from tests.support.postgres import TestDatabase
 from tests.support.services import JwtKeys, client_channel, service_env, started_service
@@ -82,6 +83,7 @@ class Stack:
     roster: pb_grpc.RosterServiceAsyncStub
     roster_as_auth: pb_grpc.RosterServiceAsyncStub
     sharing: spb_grpc.SharingServiceAsyncStub
+    sharing_as_auth: spb_grpc.SharingServiceAsyncStub
     signer: TokenSigner
     faults: Faults
     parts: RosterParts
@@ -233,11 +235,19 @@ async def running_stack(
     pki: DevPki,
     jwt_keys: JwtKeys,
     roster_settings: Mapping[str, str] | None = None,
+    *,
+    decision_lease_seconds: float = 0.0,
+    sharing_clock: WallClock | None = None,
 ) -> AsyncIterator[Stack]:
     """Sharing, then roster pointed at it (with ``roster_settings`` added to its environment);
-    the roster's reconciler is driven by the tests."""
+    the roster's reconciler is driven by the tests.
+
+    Sharing leases no answers unless ``decision_lease_seconds`` says so: these tests count the
+    calls each read makes when it asks (tests/integration/roster/test_decision_leases.py
+    turns leases on). With ``sharing_clock``, sharing takes its now from that clock."""
+    sharing_definition = clocked_sharing(sharing_clock) if sharing_clock else SHARING
     sharing_env = service_env(
-        SHARING,
+        sharing_definition,
         database,
         pki,
         jwt_keys,
@@ -245,6 +255,7 @@ async def running_stack(
             "TRACKCC_PUBLIC_URL": "https://trackcc.test",
             "TRACKCC_SMTP_HOST": "127.0.0.1",
             "TRACKCC_SMTP_PORT": str(free_port()),
+            "TRACKCC_SHARING_DECISION_LEASE_SECONDS": str(decision_lease_seconds),
         },
     )
     faults = Faults()
@@ -263,7 +274,7 @@ async def running_stack(
 
     keys = load_signing_keys(jwt_keys.keys_dir)
     signer = TokenSigner(keys, keys[0].kid, "trackcc", "trackcc-api", 900)
-    async with started_service(SHARING, sharing_env) as sharing:
+    async with started_service(sharing_definition, sharing_env) as sharing:
         roster_env = service_env(
             ROSTER,
             database,
@@ -277,11 +288,13 @@ async def running_stack(
                 client_channel(roster, pki, as_name="gateway") as gateway_channel,
                 client_channel(roster, pki, as_name="auth") as auth_channel,
                 client_channel(sharing, pki, as_name="roster") as sharing_channel,
+                client_channel(sharing, pki, as_name="auth") as sharing_auth_channel,
             ):
                 yield Stack(
                     roster=pb_grpc.RosterServiceStub(gateway_channel),  # type: ignore[arg-type]
                     roster_as_auth=pb_grpc.RosterServiceStub(auth_channel),  # type: ignore[arg-type]
                     sharing=spb_grpc.SharingServiceStub(sharing_channel),  # type: ignore[arg-type]
+                    sharing_as_auth=spb_grpc.SharingServiceStub(sharing_auth_channel),  # type: ignore[arg-type]
                     signer=signer,
                     faults=faults,
                     parts=built[0],

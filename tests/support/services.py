@@ -35,6 +35,10 @@ def make_jwt_keys(directory: Path) -> JwtKeys:
     return JwtKeys(keys_dir, jwks_file)
 
 
+# Short enough that the waits after revocations keep the suite quick, long enough to be real.
+TEST_DECISION_LEASE_SECONDS = "0.3"
+
+
 def service_env(
     definition: ServiceDefinition,
     database: TestDatabase,
@@ -60,6 +64,9 @@ def service_env(
         "TRACKCC_AUTH_JWT_KEYS_DIR": str(jwt_keys.keys_dir),
         "TRACKCC_LOG_LEVEL": "WARNING",
     }
+    if prefix == "TRACKCC_SHARING":
+        # Real decision leases, short: every revocation waits them out (decision_leases.py).
+        values["TRACKCC_SHARING_DECISION_LEASE_SECONDS"] = TEST_DECISION_LEASE_SECONDS
     values.update(extra or {})
     return Env(with_server_names(values))
 
