@@ -64,13 +64,15 @@ def snapshot(groups: Mapping[str, list[psutil.Process]]) -> Snapshot:
 
 
 def cpu_ms_per_request(before: Snapshot, after: Snapshot, requests: int) -> dict[str, float]:
-    """``<name>_cpu_ms`` per request, for processes seen in both snapshots."""
+    """``<name>_cpu_ms`` per request. Take ``after`` with a fresh :func:`stack_processes`:
+    a process that appeared during the phase (a PostgreSQL backend for a pool that grew under
+    load, a hash worker) counts with all of its CPU; one that ended is not counted."""
     if requests <= 0:
         return {}
     result: dict[str, float] = {}
     stack_ms = 0.0
     for name, pids in after.items():
-        spent = sum(t - before.get(name, {}).get(pid, t) for pid, t in pids.items())
+        spent = sum(t - before.get(name, {}).get(pid, 0.0) for pid, t in pids.items())
         per_request = 1000 * spent / requests
         result[f"{name}_cpu_ms"] = round(per_request, 3)
         if name != "loadgen":

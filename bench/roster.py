@@ -82,7 +82,7 @@ async def _measured_phase(
         connections=sizes.connections,
         seconds=sizes.seconds,
     )
-    cpu = cpu_ms_per_request(cpu_before, snapshot(processes), result.sent_in_all)
+    cpu = cpu_ms_per_request(cpu_before, snapshot(stack_processes(stack)), result.sent_in_all)
     means = mean_ms_between(scraped, await scrape(ports))
     reporter.add(
         Result(

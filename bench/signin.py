@@ -105,7 +105,7 @@ async def run_signin(stack: BenchStack, reporter: Reporter, sizes: SigninSizes) 
         connections=sizes.storm_connections,
         seconds=sizes.seconds,
     )
-    cpu = cpu_ms_per_request(cpu_before, snapshot(processes), alone.sent_in_all)
+    cpu = cpu_ms_per_request(cpu_before, snapshot(stack_processes(stack)), alone.sent_in_all)
     ratio = alone.summary.per_second / argon2.per_second if argon2.per_second else 0.0
     reporter.add(
         Result(
