@@ -44,6 +44,7 @@ from services.roster.sharing_client import (
 from services.roster.students import StudentRow
 from services.roster.viewer_cache import ViewerCache
 from trackcc.roster.v1 import roster_service_pb2 as pb
+from trackcc.sharing.v1 import sharing_service_pb2 as pb_sharing
 
 
 @dataclass(frozen=True)
@@ -104,27 +105,28 @@ async def class_page_access(
     )
     [class_access] = decide([(class_ref, Permission.READ)], [class_answer])
 
+    async def ask_students() -> pb_sharing.CheckGroupResult:
+        # The page's student group on its own; its answers are leased like the others.
+        sent_at = kept.clock() if kept is not None else 0.0
+        _, [answer] = await auth.ask_groups(user, [], [students])
+        if kept is not None:
+            kept.keep_students(user, class_id, students.ids, answer, sent_at)
+        return answer
+
     if class_access == pb.ACCESS_VIEWER and page:
         # A class viewer may hold a stronger grant on some students: ask for the whole
         # page in one group. Owners and editors of the class need no call (a student is
         # owned by its class's owner, and editor is the most a grant gives).
         if not students_now:
-            sent_at = kept.clock() if kept is not None else 0.0
-            _, [student_answer] = await auth.ask_groups(user, [], [students])
-            if kept is not None:
-                kept.keep_students(user, class_id, students.ids, student_answer, sent_at)
+            student_answer = await ask_students()
         found = readable_in(students, student_answer)
         access = {row.id: found.get(row.id, pb.ACCESS_VIEWER) for row in page}
     else:
         access = {row.id: class_access for row in page}
-        if class_access == pb.ACCESS_EDITOR:
-            # An editor is not the owner: its list reads are logged like a viewer's.
-            if kept is None:
-                await auth.log_reads(user, Kind.STUDENT, students.ids)
-            elif page:
-                sent_at = kept.clock()
-                _, [student_answer] = await auth.ask_groups(user, [], [students])
-                kept.keep_students(user, class_id, students.ids, student_answer, sent_at)
+        if class_access == pb.ACCESS_EDITOR and page:
+            # An editor is not the owner: its list reads are logged like a viewer's (asking
+            # the group logs them, as Authorizer.log_reads does).
+            await ask_students()
 
     wanted = convert.class_ids_to_filter(page, access)
     if not wanted:

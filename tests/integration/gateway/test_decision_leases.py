@@ -60,23 +60,14 @@ async def _shared_class(stack: SharingStack) -> tuple[User, str, str, User, dict
     return owner, class_id, student_id, guardian, grant
 
 
-async def test_a_revoked_guardian_gets_not_found_on_the_very_next_page(
-    stack: SharingStack,
+@pytest.mark.parametrize("ended_by", ["owner revokes", "guardian leaves"])
+async def test_a_guardian_whose_grant_ended_gets_not_found_on_the_very_next_page(
+    stack: SharingStack, ended_by: str
 ) -> None:
     owner, class_id, _, guardian, grant = await _shared_class(stack)
     await _page(stack, guardian, class_id)
-    assert await _timed_delete(stack, f"/v1/grants/{grant['id']}", owner) >= LEASE
-    await problem(
-        stack.gateway, "GET", f"/v1/classes/{class_id}/students", guardian, 404, "not_found"
-    )
-
-
-async def test_a_guardian_who_left_gets_not_found_on_the_very_next_page(
-    stack: SharingStack,
-) -> None:
-    _, class_id, _, guardian, grant = await _shared_class(stack)
-    await _page(stack, guardian, class_id)
-    assert await _timed_delete(stack, f"/v1/grants/{grant['id']}", guardian) >= LEASE
+    deleter = owner if ended_by == "owner revokes" else guardian
+    assert await _timed_delete(stack, f"/v1/grants/{grant['id']}", deleter) >= LEASE
     await problem(
         stack.gateway, "GET", f"/v1/classes/{class_id}/students", guardian, 404, "not_found"
     )
