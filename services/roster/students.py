@@ -49,8 +49,8 @@ _COLUMN_SQL = {
     "birth_date": "s.birth_date",
     "gender": "s.gender",
     "notes": "s.notes",
-    "class_ids": "ARRAY(SELECT e.class_id FROM enrollments AS e"
-    " WHERE e.student_id = s.id ORDER BY e.class_id)",
+    # In class-id order, kept exact by the triggers of migrations/0003_student_class_ids.sql.
+    "class_ids": "s.class_ids",
     "has_photo": "EXISTS (SELECT 1 FROM photos AS p WHERE p.student_id = s.id)",
     "created_at": "s.created_at",
     "updated_at": "s.updated_at",
