@@ -120,6 +120,27 @@ async def page(
     return [_row(r) for r in records]
 
 
+# The class page. Its inner sort key is an expression on purpose: with a plain
+# `s.created_at`, a generic plan (PostgreSQL's choice for a prepared statement after a few
+# runs, from table statistics) could walk students_by_created across every student of every
+# owner and keep the class's ones, stopping at the LIMIT: 1.3 ms against 0.23 ms measured
+# with 2,000 students. The expression takes that index out of the choice, so the class's
+# enrollments drive the page (tests/integration/roster/test_class_page_plan.py).
+PAGE_IN_CLASS_SQL = f"""
+    SELECT page.*, c.owner_id AS class_owner FROM classes AS c
+      LEFT JOIN LATERAL (
+          SELECT {_COLUMNS} FROM enrollments AS en JOIN students AS s ON s.id = en.student_id
+           WHERE en.class_id = c.id
+             AND ($2::timestamptz IS NULL
+                  OR (s.created_at, s.id) > ($2::timestamptz, $3::uuid))
+           ORDER BY s.created_at + interval '0', s.id
+           LIMIT $4
+      ) AS page ON true
+     WHERE c.id = $1
+     ORDER BY page.created_at, page.id
+"""
+
+
 async def page_in_class(
     connection: DbConnection, class_id: uuid.UUID, after: Cursor | None, limit: int
 ) -> tuple[uuid.UUID | None, list[StudentRow]]:
@@ -127,19 +148,7 @@ async def page_in_class(
     (created_at, id) order after the cursor, in one round trip: the owner decides the
     owner's own page (owner_access.py)."""
     records = await connection.fetch(
-        f"""
-        SELECT page.*, c.owner_id AS class_owner FROM classes AS c
-          LEFT JOIN LATERAL (
-              SELECT {_COLUMNS} FROM enrollments AS en JOIN students AS s ON s.id = en.student_id
-               WHERE en.class_id = c.id
-                 AND ($2::timestamptz IS NULL
-                      OR (s.created_at, s.id) > ($2::timestamptz, $3::uuid))
-               ORDER BY s.created_at, s.id
-               LIMIT $4
-          ) AS page ON true
-         WHERE c.id = $1
-         ORDER BY page.created_at, page.id
-        """,
+        PAGE_IN_CLASS_SQL,
         class_id,
         after.created_at if after else None,
         after.id if after else None,
