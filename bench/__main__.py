@@ -15,6 +15,11 @@ from collections.abc import Awaitable, Callable
 # it. Must be set before gRPC is first imported (as services/localstack/__main__.py does).
 os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
 
+# The check bench calls sharing from this process, as roster does: on the same socket layer.
+from services.common.grpc_transport import choose_grpc_endpoints  # noqa: E402
+
+choose_grpc_endpoints(os.environ)
+
 import warnings  # noqa: E402
 
 import uvloop  # noqa: E402

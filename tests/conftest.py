@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import AsyncIterator, Iterator
 
-import pytest
+from services.common.grpc_transport import choose_grpc_endpoints
 
-from services.common.devcerts import DevPki, ensure_dev_pki
-from services.localstack.postgres import PostgresEndpoint
-from tests.support.engine import ContainerEngine, NoEngine, describe_backend, open_engine
-from tests.support.postgres import (
+# The servers and channels the tests start in this process run on the same socket layer as
+# the services themselves; refused (loudly) if a plugin imported gRPC first.
+choose_grpc_endpoints(os.environ)
+
+import pytest  # noqa: E402
+
+from services.common.devcerts import DevPki, ensure_dev_pki  # noqa: E402
+from services.localstack.postgres import PostgresEndpoint  # noqa: E402
+from tests.support.engine import ContainerEngine, NoEngine, describe_backend, open_engine  # noqa: E402
+from tests.support.postgres import (  # noqa: E402
     TestDatabase,
     create_test_database,
     drop_test_database,
     postgres_endpoint,
 )
-from tests.support.terminal import TerminalLines
+from tests.support.terminal import TerminalLines  # noqa: E402
 
 
 def pytest_report_header() -> str:

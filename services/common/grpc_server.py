@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
@@ -170,7 +171,15 @@ async def start_grpc_server(
     task = asyncio.create_task(
         _watch_readiness(health, service_names, readiness, settings.readiness_interval_seconds)
     )
-    logger.info("serving", extra={"port": bound, "metrics_port": metrics_port})
+    logger.info(
+        "serving",
+        extra={
+            "port": bound,
+            "metrics_port": metrics_port,
+            # Which socket layer gRPC runs on (services/common/grpc_transport.py).
+            "grpc_experiments": os.environ.get("GRPC_EXPERIMENTS", ""),
+        },
+    )
     return RunningServer(
         server=server,
         port=bound,

@@ -1,6 +1,9 @@
 import os
 
+from services.common.grpc_transport import choose_grpc_endpoints
 from services.roster.malloc_arenas import limit_malloc_arenas
+
+choose_grpc_endpoints(os.environ)  # before gRPC is imported
 
 # Before anything starts a thread: arenas already handed out are not taken back.
 limit_malloc_arenas(os.environ)

@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from services.common.grpc_transport import IOMGR_ENDPOINTS
 from tests.e2e.container_stack import (
     ContainerStack,
     expect_json,
@@ -88,6 +89,15 @@ def _report(line: str) -> None:
 def _wait_until(condition: Callable[[], bool], timeout: float, what: str) -> float:
     # The same polling whatever runs the stack.
     return containers.wait_until(condition, timeout, what)
+
+
+def test_every_component_serves_on_grpc_iomgr_endpoints(stack: FaultStack) -> None:
+    """The images and the local stack alike run gRPC on the socket layer the services choose
+    (services/common/grpc_transport.py), as each one reports when it starts serving."""
+    for component in ("auth", "roster", "sharing", "gateway"):
+        serving = [line for line in stack.log_lines(component) if line.get("message") == "serving"]
+        assert serving, f"{component} logged no 'serving'"
+        assert serving[0].get("grpc_experiments") == IOMGR_ENDPOINTS, (component, serving[0])
 
 
 def test_roster_stopped_answers_503_in_time_while_the_rest_keeps_working(
