@@ -7,7 +7,7 @@ Check reads only the tuple, so removing it takes effect on the next request.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import asyncpg
@@ -80,6 +80,52 @@ async def create(connection: DbConnection, grant: Grant) -> Grant:
         connection, grant.resource, grant.relation, grant.grantee_id, grant.id, grant.expires_at
     )
     return grant
+
+
+async def create_or_widen(connection: DbConnection, grant: Grant, now: datetime) -> Grant:
+    """Stores the grant; or, when its grantee already holds that relation on the resource,
+    widens the grant they hold to the later of the two ends and returns it.
+
+    One grant per resource, relation and user, because there is one tuple for them: a second
+    grant (the same person invited again at another address, after changing their email)
+    used to take the tuple over, so that revoking either grant, or the end of the second,
+    took away the access the other one still promised. Accepting never narrows access.
+    Runs inside the accepting transaction, whose lock keeps two accepts from both creating.
+    """
+    await connection.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+        f"grant:{grant.resource.type}:{grant.resource.id}:{grant.relation}:{grant.grantee_id}",
+    )
+    row = await connection.fetchrow(
+        f"""
+        SELECT {_COLUMNS} FROM grants
+         WHERE resource_type = $1 AND resource_id = $2 AND relation = $3 AND grantee_id = $4
+           AND (expires_at IS NULL OR expires_at > $5)
+         ORDER BY created_at, id
+         LIMIT 1
+           FOR UPDATE
+        """,
+        grant.resource.type,
+        grant.resource.id,
+        grant.relation,
+        grant.grantee_id,
+        now,
+    )
+    if row is None:
+        return await create(connection, grant)
+    held = _grant(row)
+    ends = (
+        None
+        if held.expires_at is None or grant.expires_at is None
+        else max(held.expires_at, grant.expires_at)
+    )
+    if ends != held.expires_at:
+        await connection.execute("UPDATE grants SET expires_at = $2 WHERE id = $1", held.id, ends)
+        held = replace(held, expires_at=ends)
+    await tuples.grant_tuple(
+        connection, held.resource, held.relation, held.grantee_id, held.id, held.expires_at
+    )
+    return held
 
 
 async def get(connection: DbConnection, grant_id: uuid.UUID) -> Grant | None:

@@ -174,7 +174,7 @@ class InvitationRpcs(RpcBase):
                 current = await invitations.by_token(connection, token_hash)
                 error = await invitations.explain_refusal(connection, current, user.email, now)
             elif to is Status.ACCEPTED:
-                grant = await grants.create(
+                grant = await grants.create_or_widen(
                     connection,
                     Grant(
                         id=uuid.uuid4(),
@@ -189,6 +189,7 @@ class InvitationRpcs(RpcBase):
                         created_at=now,
                         expires_at=invitation.grant_expires_at,
                     ),
+                    now,
                 )
             if invitation is not None:
                 await access_log.record(

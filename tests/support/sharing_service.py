@@ -123,9 +123,16 @@ class Sharing:
     target: GrpcTarget  # where it listens, for a channel with a certificate of the test's own
 
     def person(
-        self, email: str, name: str = "Ms Rivera", *, verified: bool = True, role: str = "teacher"
+        self,
+        email: str,
+        name: str = "Ms Rivera",
+        *,
+        verified: bool = True,
+        role: str = "teacher",
+        user_id: str | None = None,
     ) -> Person:
-        user_id = str(uuid.uuid4())
+        """A new user, or with ``user_id`` the same user under another address."""
+        user_id = user_id or str(uuid.uuid4())
         principal = Principal(
             user_id=user_id,
             session_id=str(uuid.uuid4()),

@@ -293,6 +293,47 @@ async def test_a_grant_ends_at_its_expiry_instant(sharing: Sharing) -> None:
     assert log.entries[0].time.ToDatetime() == end.replace(tzinfo=None)
 
 
+@pytest.mark.parametrize(("first_days", "second_days"), [(None, 7), (7, None), (7, 30)], ids=str)
+async def test_invited_again_at_a_new_address_widens_the_grant_they_hold(
+    sharing: Sharing, first_days: int | None, second_days: int | None
+) -> None:
+    """One grant per resource, relation and person: accepting never narrows access, and
+    revoking the one grant ends it."""
+    owner = sharing.person("t@school.test")
+    guardian = sharing.person("old@home.test")
+    moved = sharing.person("new@home.test", user_id=guardian.id)  # the same account, new email
+    student = await sharing.own(owner)
+    grants = []
+    for person, days in ((guardian, first_days), (moved, second_days)):
+        end = (
+            {}
+            if days is None
+            else {"grant_expire_time": _ts(sharing.clock.now + timedelta(days=days))}
+        )
+        _, token = await sharing.invite_and_token(owner, student, person.email, **end)
+        grants.append(
+            await sharing.gateway.AcceptInvitation(
+                pb.AcceptInvitationRequest(token=token), metadata=person.metadata
+            )
+        )
+
+    held, again = grants
+    assert again.id == held.id
+    later = None if None in (first_days, second_days) else max(first_days or 0, second_days or 0)
+    assert again.HasField("expire_time") is (later is not None)
+    listed = await sharing.gateway.ListGrants(
+        pb.ListGrantsRequest(resource=student), metadata=owner.metadata
+    )
+    assert [g.id for g in listed.grants] == [held.id]
+    sharing.clock.advance(timedelta(days=(later or 60) - 1))
+    assert await sharing.check(moved, student, READ)
+
+    await sharing.gateway.DeleteGrant(
+        pb.DeleteGrantRequest(grant_id=held.id), metadata=owner.metadata
+    )
+    assert not await sharing.check(moved, student, READ)
+
+
 async def test_a_request_id_replays_the_first_invitation(sharing: Sharing) -> None:
     owner = sharing.person("t@school.test")
     student = await sharing.own(owner)
