@@ -84,7 +84,8 @@ async def create(connection: DbConnection, grant: Grant) -> Grant:
 
 async def create_or_widen(connection: DbConnection, grant: Grant, now: datetime) -> Grant:
     """Stores the grant; or, when its grantee already holds that relation on the resource,
-    widens the grant they hold to the later of the two ends and returns it.
+    widens the grant they hold to the later of the two ends, under the newly proven address,
+    and returns it.
 
     One grant per resource, relation and user, because there is one tuple for them: a second
     grant (the same person invited again at another address, after changing their email)
@@ -119,9 +120,16 @@ async def create_or_widen(connection: DbConnection, grant: Grant, now: datetime)
         if held.expires_at is None or grant.expires_at is None
         else max(held.expires_at, grant.expires_at)
     )
-    if ends != held.expires_at:
-        await connection.execute("UPDATE grants SET expires_at = $2 WHERE id = $1", held.id, ends)
-        held = replace(held, expires_at=ends)
+    if (ends, grant.grantee_email) != (held.expires_at, held.grantee_email):
+        # The address just proven is the one the owner's list should show, and the one that
+        # makes the next invitation to it "already shared".
+        await connection.execute(
+            "UPDATE grants SET expires_at = $2, grantee_email = $3 WHERE id = $1",
+            held.id,
+            ends,
+            grant.grantee_email,
+        )
+        held = replace(held, expires_at=ends, grantee_email=grant.grantee_email)
     await tuples.grant_tuple(
         connection, held.resource, held.relation, held.grantee_id, held.id, held.expires_at
     )

@@ -324,7 +324,13 @@ async def test_invited_again_at_a_new_address_widens_the_grant_they_hold(
     listed = await sharing.gateway.ListGrants(
         pb.ListGrantsRequest(resource=student), metadata=owner.metadata
     )
-    assert [g.id for g in listed.grants] == [held.id]
+    assert [(g.id, g.grantee_email) for g in listed.grants] == [(held.id, "new@home.test")]
+    # The address it is held under now is "already shared".
+    await _fails(
+        sharing.invite(owner, student, "new@home.test"),
+        grpc.StatusCode.ALREADY_EXISTS,
+        "already_shared",
+    )
     sharing.clock.advance(timedelta(days=(later or 60) - 1))
     assert await sharing.check(moved, student, READ)
 
