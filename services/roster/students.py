@@ -202,14 +202,8 @@ async def delete(
     """Deletes the student (with ``owner_id``: only a student of that owner) with its
     enrollments and photo; returns the classes it was in, or None when nothing was deleted."""
     class_ids = await connection.fetchval(
-        """
-        WITH gone AS (
-            DELETE FROM students WHERE id = $1 AND ($2::uuid IS NULL OR owner_id = $2)
-            RETURNING id
-        )
-        SELECT ARRAY(SELECT class_id FROM enrollments WHERE student_id = $1)
-          FROM gone
-        """,
+        "DELETE FROM students WHERE id = $1 AND ($2::uuid IS NULL OR owner_id = $2)"
+        " RETURNING class_ids",
         student_id,
         owner_id,
     )
