@@ -4,8 +4,8 @@ grpcio 1.85 moves a call's socket reads and writes onto EventEngine's own thread
 hand each completion to the grpc.aio poller thread, which wakes the event loop. With the
 EventEngine client and listener experiments turned off, the poller thread does the socket
 work itself: one thread switch less each way. Measured on the owner's class list through the
-whole stack, minutes apart on one 2-core machine (bench/README.md, issue 15): 1.35 -> 1.19 ms
-of CPU per request, 1,390 -> 1,530 req/s; the gateway and roster each about 0.08 ms cheaper.
+whole stack, minutes apart on one 2-core machine (bench/README.md, issue 15): 1.35 -> 1.18 ms
+of CPU per request, 1,383 -> 1,558 req/s; the gateway and roster each about 0.09 ms cheaper.
 Sign-ins and ``/v1/me`` cost the same either way.
 
 Both layers are grpc's own, in the pinned grpcio; an operator who sets ``GRPC_EXPERIMENTS``
