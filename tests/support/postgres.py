@@ -90,6 +90,12 @@ class TestDatabase:
     def admin_dsn(self) -> str:
         return self.endpoint.dsn(self.name)
 
+    async def connect(self, service: str, *, owner: bool = False) -> asyncpg.Connection:
+        """A connection as the service's runtime role (or its schema's owner), in its schema:
+        to look at or set up what is stored as the service would."""
+        dsn = self.owner_dsn(service) if owner else self.runtime_dsn(service)
+        return await asyncpg.connect(dsn, server_settings={"search_path": service})
+
 
 async def drop_test_database(database: TestDatabase) -> None:
     """Drops it, ending any connection left behind: a run makes hundreds of databases, and

@@ -179,25 +179,21 @@ class Stack:
 
     async def logged_uses(self, actor: Person) -> list[tuple[str, str, str]]:
         """(resource type, resource id, action) of the actor's entries in sharing's log."""
-        connection = await asyncpg.connect(
-            self.database.runtime_dsn("sharing"), server_settings={"search_path": "sharing"}
-        )
-        try:
+        async with self.database_connection("sharing") as connection:
             rows = await connection.fetch(
                 "SELECT resource_type, resource_id, action FROM access_log WHERE actor_id = $1"
                 " ORDER BY resource_type, resource_id, action",
                 uuid.UUID(actor.id),
             )
-        finally:
-            await connection.close()
         return [(r["resource_type"], str(r["resource_id"]), r["action"]) for r in rows]
 
     @contextlib.asynccontextmanager
-    async def database_connection(self) -> AsyncIterator[asyncpg.Connection]:
-        """A connection as roster's runtime role, to look at what is stored."""
-        connection = await asyncpg.connect(
-            self.database.runtime_dsn("roster"), server_settings={"search_path": "roster"}
-        )
+    async def database_connection(
+        self, service: str = "roster"
+    ) -> AsyncIterator[asyncpg.Connection]:
+        """A connection as the service's runtime role (roster's by default), to look at what
+        is stored."""
+        connection = await self.database.connect(service)
         try:
             yield connection
         finally:

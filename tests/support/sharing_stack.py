@@ -25,7 +25,7 @@ from services.localstack.smtp_sink import start_smtp_sink
 from services.roster.service import DEFINITION as ROSTER
 from services.sharing.service import DEFINITION as SHARING
 from tests.support.clocks import WallClock, clocked_sharing
-from tests.support.gateway import RunningGateway, gateway_env, running_gateway
+from tests.support.gateway import RunningGateway, gateway_env, running_gateway, wait_ready
 from tests.support.postgres import create_test_database
 from tests.support.services import (
     StartedService,
@@ -68,8 +68,8 @@ async def sharing_stack(
     *,
     sharing_clock: WallClock | None = None,
 ) -> AsyncIterator[SharingStack]:
-    """Starts the SMTP sink, the three services and the gateway; with ``sharing_clock``,
-    sharing takes its now from that clock."""
+    """Starts the SMTP sink, the three services and the gateway, and yields once the gateway
+    is ready; with ``sharing_clock``, sharing takes its now from that clock."""
     sharing_definition = clocked_sharing(sharing_clock) if sharing_clock else SHARING
     mail_dir = directory / "mail"
     mail_dir.mkdir()
@@ -98,6 +98,7 @@ async def sharing_stack(
             targets = {"auth": auth.target, "roster": roster.target, "sharing": sharing.target}
             env = gateway_env(pki, keys.jwks_file, targets)
             async with running_gateway(env, pki) as gateway:
+                await wait_ready(gateway)
                 yield SharingStack(gateway, sharing, pki, mail_dir)
     finally:
         await sink.stop()

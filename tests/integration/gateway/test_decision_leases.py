@@ -18,7 +18,6 @@ import pytest
 
 from services.common.devcerts import DevPki
 from services.localstack.postgres import PostgresEndpoint
-from tests.support.gateway import wait_ready
 from tests.support.grants import granted
 from tests.support.roster_calls import call, create_class, create_student, new_user, problem
 from tests.support.services import TEST_DECISION_LEASE_SECONDS
@@ -32,7 +31,6 @@ async def stack(
     pg_endpoint: PostgresEndpoint, pki: DevPki, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[SharingStack]:
     async with sharing_stack(pg_endpoint, pki, tmp_path_factory.mktemp("leases")) as running:
-        await wait_ready(running.gateway)
         yield running
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from services.common.devcerts import DevPki
 from services.localstack.postgres import PostgresEndpoint
-from tests.support.gateway import RunningGateway, wait_ready
+from tests.support.gateway import RunningGateway
 from tests.support.grants import granted
 from tests.support.roster_calls import call, create_class, create_student, new_user
 from tests.support.sharing_stack import SharingStack, User, sharing_stack
@@ -21,7 +21,6 @@ async def stack(
     pg_endpoint: PostgresEndpoint, pki: DevPki, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[SharingStack]:
     async with sharing_stack(pg_endpoint, pki, tmp_path_factory.mktemp("list-views")) as running:
-        await wait_ready(running.gateway)
         yield running
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from services.common.devcerts import DevPki
 from services.localstack.postgres import PostgresEndpoint
-from tests.support.gateway import RunningGateway, wait_ready
+from tests.support.gateway import RunningGateway
 from tests.support.grants import granted
 from tests.support.roster_calls import (
     call,
@@ -41,7 +41,6 @@ async def stack(
 ) -> AsyncIterator[SharingStack]:
     directory = tmp_path_factory.mktemp("roster-sharing")
     async with sharing_stack(pg_endpoint, pki, directory) as running:
-        await wait_ready(running.gateway)
         yield running
 
 

@@ -17,7 +17,6 @@ import pytest
 from services.common.devcerts import DevPki
 from services.localstack.postgres import PostgresEndpoint
 from tests.support.clocks import WallClock, rfc3339
-from tests.support.gateway import wait_ready
 from tests.support.http_checks import problem_of
 from tests.support.sharing_stack import (
     SharingStack,
@@ -42,7 +41,6 @@ async def stack(
 ) -> AsyncIterator[SharingStack]:
     directory = tmp_path_factory.mktemp("sharing-expiry")
     async with sharing_stack(pg_endpoint, pki, directory, sharing_clock=clock) as running:
-        await wait_ready(running.gateway)
         yield running
 
 

@@ -11,7 +11,6 @@ import pytest
 
 from services.common.devcerts import DevPki
 from services.localstack.postgres import PostgresEndpoint
-from tests.support.gateway import wait_ready
 from tests.support.http_checks import problem_of
 from tests.support.sharing_stack import (
     SharingStack,
@@ -32,7 +31,6 @@ async def stack(
 ) -> AsyncIterator[SharingStack]:
     directory = tmp_path_factory.mktemp("sharing-flow")
     async with sharing_stack(pg_endpoint, pki, directory) as running:
-        await wait_ready(running.gateway)
         yield running
 
 

@@ -22,9 +22,7 @@ OTHER_OWNERS = 20  # the table shape in which the old sort key got the walk (2,0
 @pytest.fixture
 async def connection(database: TestDatabase) -> AsyncIterator[asyncpg.Connection]:
     await migrate_dsn(database.owner_dsn("roster"), "roster", ROSTER.migrations)
-    opened = await asyncpg.connect(
-        database.runtime_dsn("roster"), server_settings={"search_path": "roster"}
-    )
+    opened = await database.connect("roster")
     try:
         yield opened
     finally:
@@ -58,9 +56,7 @@ async def _seeded(database: TestDatabase, connection: asyncpg.Connection) -> uui
     for _ in range(OTHER_OWNERS):
         await _owner_with_students(connection, 5, 100)
     (class_id,), _ = await _owner_with_students(connection, 1, 30)
-    schema_owner = await asyncpg.connect(
-        database.owner_dsn("roster"), server_settings={"search_path": "roster"}
-    )
+    schema_owner = await database.connect("roster", owner=True)
     try:
         await schema_owner.execute("VACUUM ANALYZE")
     finally:

@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import asyncpg
 import grpc
 import pytest
 
@@ -91,10 +90,7 @@ async def test_a_grant_ending_within_the_lease_is_leased_only_until_its_end(
     _, class_id, _ = await _class_of_two(leased)
     guardian = leased.person("Guardian")
     ends = clock() + timedelta(seconds=0.5)
-    connection = await asyncpg.connect(
-        leased.database.runtime_dsn("sharing"), server_settings={"search_path": "sharing"}
-    )
-    try:
+    async with leased.database_connection("sharing") as connection:
         await connection.execute(
             "INSERT INTO relation_tuples"
             " (resource_type, resource_id, relation, subject_id, grant_id, expires_at)"
@@ -104,8 +100,6 @@ async def test_a_grant_ending_within_the_lease_is_leased_only_until_its_end(
             uuid.uuid4(),
             ends,
         )
-    finally:
-        await connection.close()
     started = time.monotonic()
     await _page(leased, guardian, class_id)
     calls = await leased.sharing_calls()
@@ -130,17 +124,12 @@ async def test_a_purged_guardian_gets_not_found_on_the_very_next_page(leased: St
 
 async def _views(stack: Stack, actor: Person) -> dict[str, list[datetime]]:
     """When each resource's views by ``actor`` were logged, oldest first."""
-    connection = await asyncpg.connect(
-        stack.database.runtime_dsn("sharing"), server_settings={"search_path": "sharing"}
-    )
-    try:
+    async with stack.database_connection("sharing") as connection:
         rows = await connection.fetch(
             "SELECT resource_id, at FROM access_log WHERE actor_id = $1 AND action = 'viewed'"
             " ORDER BY at",
             uuid.UUID(actor.id),
         )
-    finally:
-        await connection.close()
     found: dict[str, list[datetime]] = {}
     for row in rows:
         found.setdefault(str(row["resource_id"]), []).append(row["at"])

@@ -110,12 +110,7 @@ async def _connections(
     database: TestDatabase, count: int
 ) -> AsyncIterator[list[asyncpg.Connection]]:
     """Connections as roster's runtime role, as the service has them."""
-    opened = [
-        await asyncpg.connect(
-            database.runtime_dsn("roster"), server_settings={"search_path": "roster"}
-        )
-        for _ in range(count)
-    ]
+    opened = [await database.connect("roster") for _ in range(count)]
     try:
         yield opened
     finally:
